@@ -1,0 +1,1 @@
+"""Export side of ytrec-infer: trained torch networks -> ONNX, item vectors -> HNSW, both -> artifact."""

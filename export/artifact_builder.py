@@ -1,0 +1,129 @@
+"""Assemble a complete artifact from trained networks: ONNX files, HNSW index, arrays, manifest.
+
+Before the artifact is published, the staged copy is loaded by the runtime and both ONNX
+networks are compared with their torch originals on real validation requests; a mismatch
+aborts the export and leaves any previous artifact in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from export import bundle
+from export.index import build_index
+from export.onnx_export import export_ranker, export_user_tower
+from trainers.config import TrainConfig
+from trainers.encoding import EncodedData
+from trainers.holdout import HoldoutSet
+from trainers.inference import rank_scores, retrieve_exact, user_vectors
+from trainers.models import CandidateModel, Ranker
+from ytrec_infer import Recommender, artifact
+from ytrec_infer.artifact import TensorSpec
+
+log = logging.getLogger(__name__)
+
+PARITY_TOLERANCE = 1e-4
+PARITY_USERS = 64
+
+
+def _producer() -> dict[str, str]:
+    names = {"ytrec_infer": "ytrec-infer", "torch": "torch", "onnx": "onnx", "onnxruntime": "onnxruntime",
+             "hnswlib": "hnswlib", "numpy": "numpy"}
+    out = {}
+    for key, dist in names.items():
+        try:
+            out[key] = version(dist)
+        except Exception:  # a source checkout without an installed distribution
+            out[key] = "unknown"
+    return out
+
+
+def _model_entry(file: str, specs: tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]) -> dict[str, Any]:
+    inputs, outputs = specs
+    return {"file": file, "inputs": [t.to_dict() for t in inputs], "outputs": [t.to_dict() for t in outputs]}
+
+
+def _check_parity(
+    folder: Path, data: EncodedData, candidate_model: CandidateModel, ranker: Ranker, valid: HoldoutSet
+) -> dict[str, float]:
+    """Max abs difference between onnxruntime (through the runtime) and torch on validation users."""
+    rec = Recommender.load(folder)
+    rows = valid.user_rows[:PARITY_USERS]
+    histories = valid.histories[:PARITY_USERS]
+    gaps = valid.seconds_since_last[:PARITY_USERS]
+    torch_vectors = user_vectors(candidate_model, data, rows, histories)
+    codes, scores = retrieve_exact(torch_vectors, candidate_model.item_matrix().detach(), histories, 100)
+    torch_logits = rank_scores(ranker, data, rows, histories, codes, scores, gaps)
+    tower_diff = ranker_diff = 0.0
+    for i, row in enumerate(rows):
+        user = {**data.user_attributes(int(row)), "seconds_since_last": float(gaps[i])}
+        request = rec.prepare(rec.catalog.ids(histories[i]), user)
+        tower_diff = max(tower_diff, float(np.abs(rec.embed(request) - torch_vectors[i].numpy()).max()))
+        ranker_diff = max(ranker_diff, float(np.abs(rec.score(request, codes[i], scores[i]) - torch_logits[i]).max()))
+    if max(tower_diff, ranker_diff) > PARITY_TOLERANCE:
+        raise RuntimeError(f"ONNX differs from torch: user tower {tower_diff:.2e}, ranker {ranker_diff:.2e}")
+    return {"user_tower_max_abs_diff": tower_diff, "ranker_max_abs_diff": ranker_diff}
+
+
+def build_artifact(
+    out: Path,
+    data: EncodedData,
+    candidate_model: CandidateModel,
+    ranker: Ranker,
+    config: TrainConfig,
+    valid: HoldoutSet,
+    metrics: dict[str, float],
+) -> Path:
+    """Export everything into ``out`` atomically and return it."""
+    with bundle.staging(out) as folder:
+        tower_specs = export_user_tower(candidate_model, folder / artifact.USER_TOWER)
+        ranker_specs = export_ranker(ranker, folder / artifact.RANKER)
+        vectors = candidate_model.item_matrix().detach()[1:].numpy().astype(np.float32)
+        with torch.inference_mode():
+            queries = user_vectors(candidate_model, data, valid.user_rows, valid.histories).numpy()
+        built = build_index(vectors, queries, config.index, config.seed)
+        built.index.save_index(str(folder / artifact.INDEX))
+        log.info("index: %d items, ef_search=%d reaches recall@%d=%.4f", len(vectors), built.ef_search, built.k, built.recall)
+        bundle.save_array(folder, artifact.ITEM_IDS, data.item_ids.astype(np.int64))
+        bundle.save_array(folder, artifact.ITEM_VECTORS, vectors)
+        bundle.save_array(folder, artifact.ITEM_FEATURES, data.item_features.astype(np.float32))
+        bundle.save_array(folder, artifact.POPULARITY, data.popularity.astype(np.int64))
+        bundle.save_json(folder, artifact.TITLES, list(data.titles))
+        body = {
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "producer": _producer(),
+            "catalog": {
+                "num_items": data.num_items,
+                "item_ids": artifact.ITEM_IDS,
+                "titles": artifact.TITLES,
+                "popularity": artifact.POPULARITY,
+                "item_vectors": artifact.ITEM_VECTORS,
+                "item_features": artifact.ITEM_FEATURES,
+                "item_feature_names": list(data.item_feature_names),
+                "codes": "item code = row of item_ids.npy + 1; 0 pads histories",
+            },
+            "models": {
+                "user_tower": _model_entry(artifact.USER_TOWER, tower_specs),
+                "ranker": _model_entry(artifact.RANKER, ranker_specs),
+            },
+            "index": {
+                "file": artifact.INDEX, "library": "hnswlib", "space": "ip", "dim": int(vectors.shape[1]),
+                "num_elements": len(vectors), "M": config.index.M, "ef_construction": config.index.ef_construction,
+                "ef_search": built.ef_search, "recall_target": config.index.recall_target,
+                "recall_at_k": {"k": built.k, "recall": built.recall, "queries": "validation user vectors"},
+            },
+            "features": data.schema.to_dict(),
+            "config": config.to_dict(),
+            "metrics": metrics,
+        }
+        bundle.finalize(folder, body)
+        parity = _check_parity(folder, data, candidate_model, ranker, valid)
+        log.info("ONNX parity with torch: %s", parity)
+        return bundle.publish(folder, out)

@@ -1,0 +1,31 @@
+"""Shared fixtures: the real MovieLens 100K copy and one small trained artifact per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ML100K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-100k"
+
+
+@pytest.fixture(scope="session")
+def ml100k() -> Path:
+    if not (ML100K / "ml-100k.inter").is_file():
+        pytest.skip(f"MovieLens 100K not found at {ML100K}")
+    return ML100K
+
+
+@pytest.fixture(scope="session")
+def trained(ml100k: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Train the small configuration on the real data once and export it (about 30 s)."""
+    from trainers.config import TrainConfig
+    from trainers.pipeline import train_and_export
+
+    out = tmp_path_factory.mktemp("artifacts") / "ml100k"
+    return train_and_export(ml100k, out, TrainConfig.small())
+
+
+@pytest.fixture(scope="session")
+def artifact_dir(trained) -> Path:
+    return trained.artifact

@@ -1,0 +1,29 @@
+"""Metrics on hand-computed cases."""
+
+import math
+
+import numpy as np
+import pytest
+
+from trainers.metrics import hit_rate, mrr, ndcg, summarize, target_ranks
+
+
+def test_ranks_hits_and_misses() -> None:
+    ranked = np.array([[5, 3, 9], [1, 2, 4], [7, 8, 6]])
+    ranks = target_ranks(ranked, np.array([3, 1, 42]))
+    assert ranks.tolist() == [1, 0, -1]
+    assert hit_rate(ranks, 3) == pytest.approx(2 / 3)
+    assert hit_rate(ranks, 1) == pytest.approx(1 / 3)
+
+
+def test_ndcg_and_mrr_by_hand() -> None:
+    ranks = np.array([0, 1, 3, -1])
+    assert ndcg(ranks, 10) == pytest.approx((1 + 1 / math.log2(3) + 1 / math.log2(5) + 0) / 4)
+    assert mrr(ranks, 10) == pytest.approx((1 + 1 / 2 + 1 / 4) / 4)
+    assert ndcg(ranks, 2) == pytest.approx((1 + 1 / math.log2(3)) / 4)
+
+
+def test_summarize_cuts_at_k() -> None:
+    ranked = np.array([[1, 2, 3, 4], [4, 3, 2, 1]])
+    metrics = summarize(ranked, np.array([4, 4]), k=2)
+    assert metrics == {"hr@2": 0.5, "ndcg@2": 0.5, "mrr@2": 0.5}

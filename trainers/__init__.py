@@ -1,0 +1,1 @@
+"""Training side of ytrec-infer: data, models, training (needs the `train` extra)."""

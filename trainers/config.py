@@ -1,0 +1,77 @@
+"""Training configuration: every knob of both networks and the index, with the defaults we ship."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CandidateConfig:
+    """Candidate generator (user tower + softmax item vectors), trained as next-item prediction."""
+
+    embedding_dim: int = 64
+    output_dim: int = 64
+    hidden: tuple[int, ...] = (256, 128)
+    max_history: int = 50
+    max_examples_per_user: int = 150
+    softmax: str = "sampled"
+    num_negatives: int = 512
+    sampling_power: float = 0.75
+    temperature: float = 0.07
+    use_example_age: bool = True
+    dropout: float = 0.1
+    epochs: int = 20
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-6
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    """Ranker trained with weighted logistic regression on retrieved candidates."""
+
+    embedding_dim: int = 8
+    hidden: tuple[int, ...] = (128, 64)
+    positions_per_user: int = 50
+    n_candidates: int = 100
+    negatives_per_positive: int = 20
+    dropout: float = 0.1
+    epochs: int = 6
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-6
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """HNSW parameters; ``ef_search`` is tuned at export to reach ``recall_target`` at k=100."""
+
+    M: int = 16
+    ef_construction: int = 200
+    recall_target: float = 0.99
+    recall_k: int = 100
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``ytrec train`` needs besides the data."""
+
+    seed: int = 0
+    candidate: CandidateConfig = field(default_factory=CandidateConfig)
+    ranker: RankerConfig = field(default_factory=RankerConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def small(cls, seed: int = 0) -> "TrainConfig":
+        """A few-epoch configuration for tests and smoke runs (quality is still well above chance)."""
+        return cls(
+            seed=seed,
+            candidate=replace(CandidateConfig(), epochs=4, max_examples_per_user=60, hidden=(128,)),
+            ranker=replace(
+                RankerConfig(), epochs=4, positions_per_user=30
+            ),
+        )

@@ -1,0 +1,150 @@
+"""Assembling parsed rows into the schema tables and checking they fit together.
+
+Loaders for every layout funnel through here, so genre spelling, id
+ordering, duplicate ids and id coverage are handled the same way for all.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import DataError
+from .schema import Interactions, ItemTable, UserTable
+
+logger = logging.getLogger(__name__)
+
+CANONICAL_GENRES: tuple[str, ...] = (
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+)
+# "unknown" is MovieLens' placeholder for "no genre", not a genre of its own.
+_NO_GENRE_KEYS = frozenset({"", "unknown", "nogenreslisted"})
+
+
+class ItemRow(NamedTuple):
+    """One parsed item line; ``genres`` as spelled in the file."""
+
+    item_id: int
+    title: str
+    release_year: float
+    genres: tuple[str, ...]
+
+
+class UserRow(NamedTuple):
+    """One parsed user line."""
+
+    user_id: int
+    age: float
+    gender: str
+    occupation: str
+    zip_code: str
+
+
+def _genre_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+_CANONICAL_BY_KEY = {_genre_key(name): name for name in CANONICAL_GENRES}
+
+
+def normalise_genre(name: str) -> str | None:
+    """The RecBole spelling of a genre ("Childrens" -> "Children's"); None for "no genre"."""
+    key = _genre_key(name)
+    if key in _NO_GENRE_KEYS:
+        return None
+    return _CANONICAL_BY_KEY.get(key, name.strip())
+
+
+def _order_by_id(ids: Sequence[int], source: Path, kind: str) -> np.ndarray:
+    """Indices that sort rows by id; a repeated id is a DataError."""
+    id_array = np.asarray(ids, dtype=np.int64)
+    order = np.argsort(id_array, kind="stable")
+    sorted_ids = id_array[order]
+    repeated = sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]]
+    if repeated.size:
+        raise DataError(f"{source}: {kind} id {int(repeated[0])} appears more than once")
+    return order
+
+
+def build_item_table(rows: Sequence[ItemRow], source: Path) -> ItemTable:
+    """An ItemTable sorted by id, with genres normalised and ``genre_names`` sorted."""
+    order = _order_by_id([row.item_id for row in rows], source, "item")
+    ordered = [rows[i] for i in order]
+    per_item = [
+        {g for g in (normalise_genre(name) for name in row.genres) if g is not None}
+        for row in ordered
+    ]
+    genre_names = tuple(sorted(set().union(*per_item)))
+    column = {name: j for j, name in enumerate(genre_names)}
+    genres = np.zeros((len(ordered), len(genre_names)), dtype=bool)
+    for i, names in enumerate(per_item):
+        genres[i, [column[name] for name in names]] = True
+    return ItemTable(
+        item_ids=np.array([row.item_id for row in ordered], dtype=np.int64),
+        titles=tuple(row.title for row in ordered),
+        release_years=np.array([row.release_year for row in ordered], dtype=np.float32),
+        genres=genres,
+        genre_names=genre_names,
+    )
+
+
+def build_user_table(rows: Sequence[UserRow], source: Path) -> UserTable:
+    """A UserTable sorted by id."""
+    order = _order_by_id([row.user_id for row in rows], source, "user")
+    ordered = [rows[i] for i in order]
+    return UserTable(
+        user_ids=np.array([row.user_id for row in ordered], dtype=np.int64),
+        ages=np.array([row.age for row in ordered], dtype=np.float32),
+        genders=tuple(row.gender for row in ordered),
+        occupations=tuple(row.occupation for row in ordered),
+        zip_codes=tuple(row.zip_code for row in ordered),
+    )
+
+
+def _missing_ids(ids: np.ndarray, known: np.ndarray) -> np.ndarray:
+    unique = np.unique(ids)
+    return unique[~np.isin(unique, known)]
+
+
+def check_coverage(
+    interactions: Interactions,
+    items: ItemTable,
+    users: UserTable,
+    files: tuple[Path, Path, Path],
+) -> None:
+    """Every interaction's item and user must have a row in the side tables."""
+    inter_file, item_file, user_file = files
+    for kind, ids, known, table_file in (
+        ("item", interactions.item_ids, items.item_ids, item_file),
+        ("user", interactions.user_ids, users.user_ids, user_file),
+    ):
+        missing = _missing_ids(ids, known)
+        if missing.size:
+            rows = int(np.isin(ids, missing).sum())
+            raise DataError(
+                f"{inter_file}: {kind} id {int(missing[0])} is not in {table_file} "
+                f"({missing.size} {kind} ids missing, {rows} interactions affected)"
+            )
+    logger.debug("ids covered: %d items, %d users", len(items), len(users))

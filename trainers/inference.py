@@ -1,0 +1,92 @@
+"""Batched torch inference used during training and for the exact-search reference numbers."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from trainers.encoding import EncodedData
+from trainers.models import CandidateModel, Ranker
+from ytrec_infer.features import pad_histories
+
+BATCH = 1024
+
+
+def user_batch(
+    data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray]
+) -> dict[str, torch.Tensor]:
+    """Network inputs shared by both models for the given users and histories."""
+    return {
+        "history": torch.from_numpy(pad_histories(histories, data.schema.max_history)),
+        "user_categorical": torch.from_numpy(data.user_categorical[user_rows]),
+        "age": torch.from_numpy(data.user_age[user_rows]),
+    }
+
+
+@torch.inference_mode()
+def user_vectors(
+    model: CandidateModel,
+    data: EncodedData,
+    user_rows: np.ndarray,
+    histories: Sequence[np.ndarray],
+    example_age: np.ndarray | None = None,
+) -> torch.Tensor:
+    """Unit user vectors; example age 0 (serving time) unless given."""
+    ages = np.zeros(len(user_rows), dtype=np.float32) if example_age is None else example_age
+    out = []
+    for start in range(0, len(user_rows), BATCH):
+        part = slice(start, start + BATCH)
+        batch = user_batch(data, user_rows[part], histories[part])
+        out.append(model(example_age=torch.from_numpy(ages[part]), **batch))
+    return torch.cat(out)
+
+
+@torch.inference_mode()
+def retrieve_exact(
+    vectors: torch.Tensor, item_matrix: torch.Tensor, exclude: Sequence[np.ndarray], n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-n item codes and inner-product scores per user, excluding the given codes."""
+    codes, scores = [], []
+    items = item_matrix[1:]
+    for start in range(0, len(vectors), BATCH):
+        logits = vectors[start : start + BATCH] @ items.T
+        for row, excluded in enumerate(exclude[start : start + BATCH]):
+            logits[row, torch.from_numpy(np.asarray(excluded, dtype=np.int64) - 1)] = -torch.inf
+        top = torch.topk(logits, min(n, items.shape[0]), dim=1)
+        codes.append(top.indices.numpy() + 1)
+        scores.append(top.values.numpy())
+    return np.concatenate(codes), np.concatenate(scores).astype(np.float32)
+
+
+@torch.inference_mode()
+def rank_scores(
+    ranker: Ranker,
+    data: EncodedData,
+    user_rows: np.ndarray,
+    histories: Sequence[np.ndarray],
+    candidates: np.ndarray,
+    retrieval_scores: np.ndarray,
+    seconds_since_last: np.ndarray,
+) -> np.ndarray:
+    """Ranker logits [U, C] for each user's candidate codes."""
+    out = []
+    for start in range(0, len(user_rows), BATCH):
+        part = slice(start, start + BATCH)
+        batch = user_batch(data, user_rows[part], histories[part])
+        out.append(
+            ranker(
+                candidates=torch.from_numpy(candidates[part]),
+                retrieval_scores=torch.from_numpy(retrieval_scores[part]),
+                seconds_since_last=torch.from_numpy(seconds_since_last[part].astype(np.float32)),
+                **batch,
+            ).numpy()
+        )
+    return np.concatenate(out)
+
+
+def reorder(candidates: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Candidate codes sorted by descending ranker logit (stable for ties)."""
+    order = np.argsort(-logits, axis=1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=1)

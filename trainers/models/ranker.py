@@ -1,0 +1,100 @@
+"""Ranking network (Covington et al. 2016, section 4).
+
+Scores each (user, candidate) pair from the candidate's own embedding and item features
+(genres, release year, popularity), the averaged history embedding and history features, how
+well the candidate's genres match the history's, the candidate generator's score, the user's
+demographics, and the time since the user's last interaction. Trained with weighted logistic
+regression, so ``exp(logit)`` estimates the expected engagement of showing the item.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainers.config import RankerConfig
+from trainers.models.layers import UserCategorical, masked_mean, mlp, powers
+from ytrec_infer.features import FeatureSchema
+
+RANKER_INPUTS = (
+    "history",
+    "candidates",
+    "retrieval_scores",
+    "user_categorical",
+    "age",
+    "seconds_since_last",
+)
+
+
+class Ranker(nn.Module):
+    """Pointwise scorer of candidates; ``forward`` is what gets exported to ONNX."""
+
+    def __init__(
+        self,
+        item_features: torch.Tensor,
+        item_vectors: torch.Tensor,
+        num_genres: int,
+        schema: FeatureSchema,
+        config: RankerConfig,
+    ) -> None:
+        super().__init__()
+        num_features = item_features.shape[1]
+        self.num_genres = num_genres
+        self.register_buffer("item_vectors", item_vectors.float())
+        self.project = nn.Linear(item_vectors.shape[1], config.embedding_dim, bias=False)
+        self.users = UserCategorical(schema.cardinalities)
+        self.register_buffer("item_features", item_features.float())
+        self.age_scale = float(schema.age_scale)
+        self.gap_scale = float(schema.gap_scale)
+        d = config.embedding_dim
+        in_dim = 3 * d + 2 * num_features + 1 + 2 + self.users.dim + 6
+        self.mlp = mlp(in_dim, config.hidden, 1, config.dropout)
+
+    def item_embedding(self, codes: torch.Tensor) -> torch.Tensor:
+        """A learned projection of the candidate generator's (frozen) item vectors."""
+        return self.project(self.item_vectors[codes])
+
+    def forward(
+        self,
+        history: torch.Tensor,
+        candidates: torch.Tensor,
+        retrieval_scores: torch.Tensor,
+        user_categorical: torch.Tensor,
+        age: torch.Tensor,
+        seconds_since_last: torch.Tensor,
+    ) -> torch.Tensor:
+        """Logits [B, C] for candidate codes [B, C] given padded history codes [B, L]."""
+        num_candidates = candidates.shape[1]
+        history_embedding = masked_mean(self.item_embedding(history), history)
+        history_features = masked_mean(self.item_features[history], history)
+        candidate_embedding = self.item_embedding(candidates)
+        candidate_features = self.item_features[candidates]
+        genres = self.num_genres
+        genre_match = (candidate_features[..., :genres] * history_features[:, None, :genres]).sum(
+            -1, keepdim=True
+        )
+        gap_hours = torch.log1p(seconds_since_last / 3600.0)
+        user = torch.cat(
+            [
+                self.users(user_categorical),
+                powers(age / self.age_scale),
+                powers(gap_hours / self.gap_scale),
+            ],
+            dim=-1,
+        )
+        per_user = torch.cat([history_embedding, history_features, user], dim=-1)
+        per_user = per_user.unsqueeze(1).expand(-1, num_candidates, -1)
+        scores = retrieval_scores.unsqueeze(-1)
+        x = torch.cat(
+            [
+                candidate_embedding,
+                candidate_embedding * history_embedding.unsqueeze(1),
+                candidate_features,
+                genre_match,
+                scores,
+                scores * scores,
+                per_user,
+            ],
+            dim=-1,
+        )
+        return self.mlp(x).squeeze(-1)

@@ -1,0 +1,73 @@
+"""The item catalog of an artifact: ids, titles, popularity, and id <-> code mapping.
+
+Codes are what the networks and the index use: row of the sorted ``item_ids`` + 1, with 0
+reserved for history padding.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ytrec_infer.artifact import Manifest
+from ytrec_infer.errors import ArtifactError
+
+
+def load_array(path: Path, dtype: str, ndim: int, mmap: bool = False) -> np.ndarray:
+    """Load a ``.npy`` without pickle (memory-mapped read-only if asked) and check dtype and rank."""
+    try:
+        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ArtifactError(path, f"is not a readable .npy array ({exc})") from None
+    if array.dtype != np.dtype(dtype) or array.ndim != ndim:
+        raise ArtifactError(path, f"expected a {ndim}-D {dtype} array, got {array.ndim}-D {array.dtype}")
+    return array
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Item ids (sorted, unique), titles and training popularity, aligned by row."""
+
+    item_ids: np.ndarray
+    titles: tuple[str, ...]
+    popularity: np.ndarray
+
+    @classmethod
+    def load(cls, manifest: Manifest) -> "Catalog":
+        """Read and cross-check the catalog files of a verified manifest."""
+        spec = manifest.raw["catalog"]
+        n = manifest.num_items
+        ids = load_array(manifest.path(spec["item_ids"]), "int64", 1)
+        popularity = load_array(manifest.path(spec["popularity"]), "int64", 1)
+        titles_path = manifest.path(spec["titles"])
+        try:
+            titles = json.loads(titles_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(titles_path, f"is not valid JSON ({exc})") from None
+        if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
+            raise ArtifactError(titles_path, "must be a JSON list of strings")
+        for name, size in (("item_ids", len(ids)), ("popularity", len(popularity)), ("titles", len(titles))):
+            if size != n:
+                raise ArtifactError(manifest.path(spec[name]), f"has {size} rows, manifest says {n} items")
+        if n and not np.all(ids[1:] > ids[:-1]):
+            raise ArtifactError(manifest.path(spec["item_ids"]), "item ids must be sorted and unique")
+        return cls(ids, tuple(titles), popularity)
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def codes(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of the known ids (in input order) and the ids that are not in the catalog."""
+        rows = np.minimum(np.searchsorted(self.item_ids, ids), len(self.item_ids) - 1)
+        known = self.item_ids[rows] == ids if len(self.item_ids) else np.zeros(len(ids), bool)
+        return rows[known].astype(np.int64) + 1, ids[~known]
+
+    def ids(self, codes: np.ndarray) -> np.ndarray:
+        """Catalog ids of codes."""
+        return self.item_ids[codes - 1]
+
+    def title(self, code: int) -> str:
+        return self.titles[code - 1]

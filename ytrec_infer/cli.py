@@ -1,0 +1,207 @@
+"""The ``ytrec`` command: fetch data, train and export, recommend, evaluate, inspect.
+
+``recommend`` and ``info`` need only the runtime. ``data``, ``train`` and ``evaluate`` use the
+training code (``trainers/``, ``export/``), present in a development install with the
+``train`` extra; they are imported only inside those commands, so the runtime never loads torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+import numpy as np
+
+from ytrec_infer import ArtifactError, Recommender, __version__
+
+
+def _training_code(what: str) -> None:
+    """Fail with the fix when the training side is not installed."""
+    try:
+        import trainers  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            f"'{what}' needs the training code: from a source checkout run "
+            "`pip install torch==2.13.0` and `pip install -e '.[train]'`"
+        ) from None
+
+
+def _setup_logging(quiet: bool) -> None:
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("onnxscript", "onnx_ir", "torch.onnx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _ids(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integer item ids, got {text!r}") from None
+
+
+def _load(path: str) -> Recommender:
+    try:
+        return Recommender.load(path)
+    except ArtifactError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _emit(payload: Any, as_json: bool, render: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        render()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ytrec")
+def main() -> None:
+    """ytrec: train, export and serve the YouTube DNN two-stage recommender."""
+
+
+@main.group()
+def data() -> None:
+    """Obtain and verify datasets."""
+
+
+@data.command("fetch")
+@click.argument("name", type=click.Choice(["movielens-100k"]))
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where datasets are kept (default: $YTREC_DATA_HOME or ~/.cache/ytrec/data).")
+@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Use this local recbole-1.2.1 wheel instead of downloading it with pip.")
+def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
+    """Download NAME (from the recbole==1.2.1 wheel on PyPI), verify its checksums, cache it."""
+    _training_code("data fetch")
+    from trainers.data import DataError, fetch_movielens_100k
+
+    _setup_logging(quiet=False)
+    try:
+        folder = fetch_movielens_100k(cache_dir=cache_dir, wheel=wheel)
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name}: verified files in {folder}")
+
+
+@main.command()
+@click.option("--data", "data_spec", required=True,
+              help="A dataset name (movielens-100k, after `ytrec data fetch`) or a folder.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Artifact folder to write (replaced atomically if it exists).")
+@click.option("--preset", type=click.Choice(["default", "small"]), default="default", show_default=True,
+              help="'small' trains a few epochs (smoke tests).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the candidate epochs.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and the final line.")
+def train(data_spec: str, out: Path, preset: str, seed: int, epochs: int | None, quiet: bool) -> None:
+    """Train both networks on a dataset, export them, build the index, write an artifact."""
+    _training_code("train")
+    from dataclasses import replace
+
+    from trainers.config import TrainConfig
+    from trainers.data import DataError
+    from trainers.pipeline import train_and_export
+
+    _setup_logging(quiet)
+    config = TrainConfig.small(seed) if preset == "small" else TrainConfig(seed=seed)
+    if epochs is not None:
+        config = replace(config, candidate=replace(config.candidate, epochs=epochs))
+    try:
+        result = train_and_export(data_spec, out, config)
+    except DataError as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = ", ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
+    click.echo(f"artifact written to {result.artifact} in {result.seconds:.0f}s ({shown})")
+
+
+@main.command()
+@click.argument("artifact", type=click.Path(exists=True, file_okay=False))
+@click.option("--history", required=True, help="Comma-separated item ids, oldest first (e.g. 50,172,181).")
+@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--n-candidates", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--age", type=click.FloatRange(min=0), default=None)
+@click.option("--gender", default=None)
+@click.option("--occupation", default=None)
+@click.option("--zip-code", default=None)
+@click.option("--include-history", is_flag=True, help="Allow items already in the history.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def recommend(
+    artifact: str, history: str, k: int, n_candidates: int, age: float | None, gender: str | None,
+    occupation: str | None, zip_code: str | None, include_history: bool, as_json: bool,
+) -> None:
+    """Recommend k items for a history of item ids (no PyTorch involved)."""
+    ids = _ids(history)
+    rec = _load(artifact)
+    user = {key: value for key, value in
+            {"age": age, "gender": gender, "occupation": occupation, "zip_code": zip_code}.items()
+            if value is not None}
+    try:
+        result = rec.recommend(ids, k=k, user=user or None, n_candidates=n_candidates,
+                               exclude_history=not include_history)
+    except (TypeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def render() -> None:
+        codes, _ = rec.catalog.codes(np.asarray(ids, dtype=np.int64))
+        titles = [rec.catalog.title(int(code)) for code in codes]
+        click.echo("history: " + "; ".join(titles) if titles else "history: (no known items)")
+        if result.unknown_ids:
+            click.echo(f"skipped unknown ids: {', '.join(map(str, result.unknown_ids))}")
+        if result.cold_start:
+            click.echo("cold start: no known history, showing the most popular items")
+        click.echo(f"{'rank':>4}  {'item':>6}  {'score':>8}  title")
+        for rank, item in enumerate(result, 1):
+            click.echo(f"{rank:>4}  {item.item_id:>6}  {item.score:>8.3f}  {item.title}")
+
+    _emit(result.to_dict(), as_json, render)
+
+
+@main.command()
+@click.argument("artifact", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on.")
+@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the metrics as JSON to this file.")
+def evaluate(artifact: str, data_spec: str, split: str, json_path: Path | None) -> None:
+    """Score the artifact on a held-out split: HR/NDCG/MRR@10, Recall@50/100, coverage."""
+    _training_code("evaluate")
+    from trainers.data import DataError
+    from trainers.evaluate import evaluate_artifact
+
+    try:
+        metrics = evaluate_artifact(artifact, data_spec, split)
+    except (DataError, ArtifactError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{metrics['users']} users, {split} split, full ranking with the user's history excluded")
+    click.echo(f"{'list':<16} {'HR@10':>7} {'NDCG@10':>8} {'MRR@10':>7}")
+    for name in ("two_stage", "candidates_only", "most_popular"):
+        row = metrics[name]
+        click.echo(f"{name:<16} {row['hr@10']:>7.4f} {row['ndcg@10']:>8.4f} {row['mrr@10']:>7.4f}")
+    click.echo(f"candidate recall@50={metrics['candidate_recall@50']:.4f} "
+               f"recall@100={metrics['candidate_recall@100']:.4f} coverage@10={metrics['coverage@10']:.4f}")
+    if json_path is not None:
+        json_path.write_text(json.dumps(metrics, indent=2))
+
+
+@main.command()
+@click.argument("artifact", type=click.Path(exists=True, file_okay=False))
+def info(artifact: str) -> None:
+    """Verify an artifact and print its manifest summary as JSON."""
+    rec = _load(artifact)
+    raw = rec.manifest.raw
+    summary = {key: raw[key] for key in ("format_version", "created", "producer", "index", "metrics") if key in raw}
+    summary["num_items"] = rec.num_items
+    summary["models"] = {name: [t["name"] for t in spec["inputs"]] for name, spec in raw["models"].items()}
+    click.echo(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""One ONNX network behind onnxruntime, with provider checks and schema checks against the manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from ytrec_infer.artifact import ModelSpec
+from ytrec_infer.errors import ArtifactError
+
+_ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64"}
+_INSTALL_HINT = {
+    "CUDAExecutionProvider": "pip install 'ytrec-infer[gpu]' (onnxruntime-gpu) on a machine with CUDA",
+}
+
+
+def resolve_providers(providers: Sequence[str] | None) -> list[str]:
+    """The requested execution providers, checked against what this onnxruntime offers.
+
+    ``None`` means the CPU provider. A requested provider that is missing is an error naming
+    the fix; nothing falls back silently.
+    """
+    if providers is None:
+        return ["CPUExecutionProvider"]
+    if isinstance(providers, str) or not all(isinstance(p, str) for p in providers):
+        raise TypeError("providers must be a list of provider names, e.g. ['CPUExecutionProvider']")
+    available = ort.get_available_providers()
+    for provider in providers:
+        if provider not in available:
+            hint = _INSTALL_HINT.get(provider, "install an onnxruntime build that includes it")
+            raise ValueError(f"execution provider {provider} is not available (have {available}); {hint}")
+    return list(providers)
+
+
+def session_options(threads: int | None) -> ort.SessionOptions:
+    """One intra-op thread by default: these networks are tiny, and an embedded library should
+    not start a thread pool per core inside its host process."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return options
+
+
+class OnnxModel:
+    """A loaded network whose declared inputs and outputs match the manifest's schema."""
+
+    def __init__(self, path: Path, spec: ModelSpec, providers: list[str], threads: int | None) -> None:
+        try:
+            self.session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+        except Exception as exc:  # onnxruntime raises several private exception types
+            raise ArtifactError(path, f"onnxruntime could not load it: {exc}") from None
+        self.path = path
+        self._check(spec)
+        self.input_names = tuple(t.name for t in spec.inputs)
+        self.output_name = spec.outputs[0].name
+
+    def _check(self, spec: ModelSpec) -> None:
+        declared = {i.name: _ORT_TYPES.get(i.type, i.type) for i in self.session.get_inputs()}
+        expected = {t.name: t.dtype for t in spec.inputs}
+        if declared != expected:
+            raise ArtifactError(self.path, f"inputs {declared} do not match the manifest {expected}")
+        outputs = [o.name for o in self.session.get_outputs()]
+        if outputs != [t.name for t in spec.outputs]:
+            raise ArtifactError(self.path, f"outputs {outputs} do not match the manifest")
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Run with the inputs this network declares, picked from ``feeds`` by name."""
+        result = self.session.run([self.output_name], {name: feeds[name] for name in self.input_names})
+        return np.asarray(result[0])

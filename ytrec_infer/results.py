@@ -1,0 +1,76 @@
+"""Result records: small frozen dataclasses that also convert to plain dicts and arrays."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator, Sequence, overload
+
+import numpy as np
+
+STAGES = ("ranked", "candidates", "popular")
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended item: its catalog id, final score and title, plus each stage's score.
+
+    ``score`` is the ranker's logit for ranked results, the candidate generator's inner
+    product for candidates, and the item's share of training interactions for cold start.
+    """
+
+    item_id: int
+    score: float
+    title: str
+    retrieval_score: float | None = None
+    ranker_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Recommendations(Sequence[Recommendation]):
+    """An ordered list of :class:`Recommendation`, best first, and how it was produced.
+
+    ``stage`` is ``"ranked"`` (two-stage), ``"candidates"`` (retrieval only) or ``"popular"``;
+    ``cold_start`` is true when the history held no known item and the most popular items were
+    returned; ``unknown_ids`` lists the history ids that were skipped as not in the catalog.
+    """
+
+    items: tuple[Recommendation, ...]
+    stage: str
+    cold_start: bool = False
+    unknown_ids: tuple[int, ...] = ()
+
+    @overload
+    def __getitem__(self, index: int) -> Recommendation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Recommendation]: ...
+
+    def __getitem__(self, index: int | slice) -> Recommendation | Sequence[Recommendation]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Recommendation]:
+        return iter(self.items)
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        """The item ids as an int64 array, best first."""
+        return np.fromiter((r.item_id for r in self.items), dtype=np.int64, count=len(self.items))
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The final scores as a float32 array, aligned with :attr:`item_ids`."""
+        return np.fromiter((r.score for r in self.items), dtype=np.float32, count=len(self.items))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "cold_start": self.cold_start,
+            "unknown_ids": list(self.unknown_ids),
+            "items": [r.to_dict() for r in self.items],
+        }
