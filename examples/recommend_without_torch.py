@@ -21,6 +21,8 @@ class _BlockTrainingStack(importlib.abc.MetaPathFinder):
 
 def main(argv: list[str]) -> int:
     sys.meta_path.insert(0, _BlockTrainingStack())
+    import numpy as np
+
     from ytrec_infer import Recommender
 
     if not argv:
@@ -31,9 +33,12 @@ def main(argv: list[str]) -> int:
     rec = Recommender.load(argv[0])
     loaded = time.perf_counter() - start
     result = rec.recommend(history, k=10)
-    print(f"loaded {argv[0]} in {loaded * 1000:.0f} ms ({rec.num_items} items); torch imported: "
-          f"{'yes' if 'torch' in sys.modules else 'no'}")
-    print("history: " + "; ".join(r.title for r in rec.rank(history, history)))
+    print(
+        f"loaded {argv[0]} in {loaded * 1000:.0f} ms ({rec.num_items} items); torch imported: "
+        f"{'yes' if 'torch' in sys.modules else 'no'}"
+    )
+    codes, _ = rec.catalog.codes(np.asarray(history, dtype=np.int64))
+    print("history: " + "; ".join(rec.catalog.title(int(code)) for code in codes))
     for rank, item in enumerate(result, 1):
         print(f"{rank:>2}. {item.title} (id {item.item_id}, score {item.score:.3f})")
     return 0

@@ -34,8 +34,14 @@ PARITY_USERS = 64
 
 
 def _producer() -> dict[str, str]:
-    names = {"ytrec_infer": "ytrec-infer", "torch": "torch", "onnx": "onnx", "onnxruntime": "onnxruntime",
-             "hnswlib": "hnswlib", "numpy": "numpy"}
+    names = {
+        "ytrec_infer": "ytrec-infer",
+        "torch": "torch",
+        "onnx": "onnx",
+        "onnxruntime": "onnxruntime",
+        "hnswlib": "hnswlib",
+        "numpy": "numpy",
+    }
     out = {}
     for key, dist in names.items():
         try:
@@ -45,13 +51,23 @@ def _producer() -> dict[str, str]:
     return out
 
 
-def _model_entry(file: str, specs: tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]) -> dict[str, Any]:
+def _model_entry(
+    file: str, specs: tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]
+) -> dict[str, Any]:
     inputs, outputs = specs
-    return {"file": file, "inputs": [t.to_dict() for t in inputs], "outputs": [t.to_dict() for t in outputs]}
+    return {
+        "file": file,
+        "inputs": [t.to_dict() for t in inputs],
+        "outputs": [t.to_dict() for t in outputs],
+    }
 
 
 def _check_parity(
-    folder: Path, data: EncodedData, candidate_model: CandidateModel, ranker: Ranker, valid: HoldoutSet
+    folder: Path,
+    data: EncodedData,
+    candidate_model: CandidateModel,
+    ranker: Ranker,
+    valid: HoldoutSet,
 ) -> dict[str, float]:
     """Max abs difference between onnxruntime (through the runtime) and torch on validation users."""
     rec = Recommender.load(folder)
@@ -59,16 +75,25 @@ def _check_parity(
     histories = valid.histories[:PARITY_USERS]
     gaps = valid.seconds_since_last[:PARITY_USERS]
     torch_vectors = user_vectors(candidate_model, data, rows, histories)
-    codes, scores = retrieve_exact(torch_vectors, candidate_model.item_matrix().detach(), histories, 100)
+    codes, scores = retrieve_exact(
+        torch_vectors, candidate_model.item_matrix().detach(), histories, 100
+    )
     torch_logits = rank_scores(ranker, data, rows, histories, codes, scores, gaps)
     tower_diff = ranker_diff = 0.0
     for i, row in enumerate(rows):
         user = {**data.user_attributes(int(row)), "seconds_since_last": float(gaps[i])}
         request = rec.prepare(rec.catalog.ids(histories[i]), user)
-        tower_diff = max(tower_diff, float(np.abs(rec.embed(request) - torch_vectors[i].numpy()).max()))
-        ranker_diff = max(ranker_diff, float(np.abs(rec.score(request, codes[i], scores[i]) - torch_logits[i]).max()))
+        tower_diff = max(
+            tower_diff, float(np.abs(rec.embed(request) - torch_vectors[i].numpy()).max())
+        )
+        ranker_diff = max(
+            ranker_diff,
+            float(np.abs(rec.score(request, codes[i], scores[i]) - torch_logits[i]).max()),
+        )
     if max(tower_diff, ranker_diff) > PARITY_TOLERANCE:
-        raise RuntimeError(f"ONNX differs from torch: user tower {tower_diff:.2e}, ranker {ranker_diff:.2e}")
+        raise RuntimeError(
+            f"ONNX differs from torch: user tower {tower_diff:.2e}, ranker {ranker_diff:.2e}"
+        )
     return {"user_tower_max_abs_diff": tower_diff, "ranker_max_abs_diff": ranker_diff}
 
 
@@ -90,7 +115,13 @@ def build_artifact(
             queries = user_vectors(candidate_model, data, valid.user_rows, valid.histories).numpy()
         built = build_index(vectors, queries, config.index, config.seed)
         built.index.save_index(str(folder / artifact.INDEX))
-        log.info("index: %d items, ef_search=%d reaches recall@%d=%.4f", len(vectors), built.ef_search, built.k, built.recall)
+        log.info(
+            "index: %d items, ef_search=%d reaches recall@%d=%.4f",
+            len(vectors),
+            built.ef_search,
+            built.k,
+            built.recall,
+        )
         bundle.save_array(folder, artifact.ITEM_IDS, data.item_ids.astype(np.int64))
         bundle.save_array(folder, artifact.ITEM_VECTORS, vectors)
         bundle.save_array(folder, artifact.ITEM_FEATURES, data.item_features.astype(np.float32))
@@ -114,10 +145,20 @@ def build_artifact(
                 "ranker": _model_entry(artifact.RANKER, ranker_specs),
             },
             "index": {
-                "file": artifact.INDEX, "library": "hnswlib", "space": "ip", "dim": int(vectors.shape[1]),
-                "num_elements": len(vectors), "M": config.index.M, "ef_construction": config.index.ef_construction,
-                "ef_search": built.ef_search, "recall_target": config.index.recall_target,
-                "recall_at_k": {"k": built.k, "recall": built.recall, "queries": "validation user vectors"},
+                "file": artifact.INDEX,
+                "library": "hnswlib",
+                "space": "ip",
+                "dim": int(vectors.shape[1]),
+                "num_elements": len(vectors),
+                "M": config.index.M,
+                "ef_construction": config.index.ef_construction,
+                "ef_search": built.ef_search,
+                "recall_target": config.index.recall_target,
+                "recall_at_k": {
+                    "k": built.k,
+                    "recall": built.recall,
+                    "queries": "validation user vectors",
+                },
             },
             "features": data.schema.to_dict(),
             "config": config.to_dict(),

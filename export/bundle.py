@@ -13,8 +13,9 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,12 @@ def finalize(folder: Path, body: dict[str, Any]) -> dict[str, Any]:
             continue
         _fsync(path)
         files[path.name] = {"size": path.stat().st_size, "sha256": artifact.sha256_file(path)}
-    manifest = {"format": artifact.FORMAT_NAME, "format_version": artifact.FORMAT_VERSION, **body, "files": files}
+    manifest = {
+        "format": artifact.FORMAT_NAME,
+        "format_version": artifact.FORMAT_VERSION,
+        **body,
+        "files": files,
+    }
     manifest_path = folder / artifact.MANIFEST
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=False), encoding="utf-8")
     _fsync(manifest_path)

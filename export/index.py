@@ -36,14 +36,20 @@ def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
     """Mean share of each query's exact top-k that the index returned."""
     k = exact.shape[1]
-    return float(np.mean([len(np.intersect1d(f, e)) / k for f, e in zip(found, exact)]))
+    return float(
+        np.mean([len(np.intersect1d(f, e)) / k for f, e in zip(found, exact, strict=False)])
+    )
 
 
-def build_index(vectors: np.ndarray, queries: np.ndarray, config: IndexConfig, seed: int) -> BuiltIndex:
+def build_index(
+    vectors: np.ndarray, queries: np.ndarray, config: IndexConfig, seed: int
+) -> BuiltIndex:
     """Build over ``vectors`` [N, D] and pick the smallest ef reaching ``config.recall_target``."""
     count, dim = vectors.shape
     index = hnswlib.Index(space="ip", dim=dim)
-    index.init_index(max_elements=count, M=config.M, ef_construction=config.ef_construction, random_seed=seed)
+    index.init_index(
+        max_elements=count, M=config.M, ef_construction=config.ef_construction, random_seed=seed
+    )
     index.add_items(vectors, np.arange(1, count + 1))
     k = min(config.recall_k, count)
     exact = exact_top_k(vectors, queries, k)

@@ -7,6 +7,7 @@ manifest, so the runtime checks what it feeds against what the file really decla
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import onnx
@@ -33,52 +34,80 @@ def tensor_specs(values: list[onnx.ValueInfoProto]) -> tuple[TensorSpec, ...]:
     for value in values:
         tensor = value.type.tensor_type
         shape = tuple(d.dim_param if d.dim_param else int(d.dim_value) for d in tensor.shape.dim)
-        specs.append(TensorSpec(value.name, _DTYPES.get(tensor.elem_type, str(tensor.elem_type)), shape))
+        specs.append(
+            TensorSpec(value.name, _DTYPES.get(tensor.elem_type, str(tensor.elem_type)), shape)
+        )
     return tuple(specs)
 
 
 def _export(
-    module: torch.nn.Module, inputs: dict[str, torch.Tensor], dynamic: dict[str, dict[int, torch.export.Dim]],
-    output: str, path: Path,
+    module: torch.nn.Module,
+    inputs: dict[str, torch.Tensor],
+    dynamic: dict[str, dict[int, torch.export.Dim]],
+    output: str,
+    path: Path,
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     module.eval()
-    torch.onnx.export(
-        module,
-        (),
-        str(path),
-        kwargs=inputs,
-        input_names=list(inputs),
-        output_names=[output],
-        dynamic_shapes=dynamic,
-        dynamo=True,
-        external_data=False,
-        verbose=False,
-    )
+    with warnings.catch_warnings():
+        # torch.export's deprecation notices and its note on merged axis names are harmless here.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=r".*axis name.*will not be used")
+        torch.onnx.export(
+            module,
+            (),
+            str(path),
+            kwargs=inputs,
+            input_names=list(inputs),
+            output_names=[output],
+            dynamic_shapes=dynamic,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
     model = onnx.load(str(path))
     if model.ir_version > MAX_IR_VERSION:
-        raise RuntimeError(f"{path.name}: ONNX IR {model.ir_version} is newer than onnxruntime reads everywhere")
+        raise RuntimeError(
+            f"{path.name}: ONNX IR {model.ir_version} is newer than onnxruntime reads everywhere"
+        )
     onnx.checker.check_model(model)
     return tensor_specs(list(model.graph.input)), tensor_specs(list(model.graph.output))
 
 
-def export_user_tower(model: CandidateModel, path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+def export_user_tower(
+    model: CandidateModel, path: Path
+) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """user_tower.onnx: (history, user_categorical, age[, example_age]) -> user_vector [B, D]."""
     batch, length = torch.export.Dim("batch"), torch.export.Dim("history")
     inputs = _sample_user_inputs(2, 3)
     inputs["example_age"] = torch.zeros(2)
-    dynamic = {"history": {0: batch, 1: length}, "user_categorical": {0: batch}, "age": {0: batch},
-               "example_age": {0: batch}}
+    dynamic = {
+        "history": {0: batch, 1: length},
+        "user_categorical": {0: batch},
+        "age": {0: batch},
+        "example_age": {0: batch},
+    }
     return _export(model, inputs, dynamic, "user_vector", path)
 
 
-def export_ranker(ranker: Ranker, path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+def export_ranker(
+    ranker: Ranker, path: Path
+) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """ranker.onnx: (history, candidates, retrieval_scores, user features) -> logits [B, C]."""
-    batch, length, count = torch.export.Dim("batch"), torch.export.Dim("history"), torch.export.Dim("candidates")
+    batch, length, count = (
+        torch.export.Dim("batch"),
+        torch.export.Dim("history"),
+        torch.export.Dim("candidates"),
+    )
     inputs = _sample_user_inputs(2, 3)
     inputs["candidates"] = torch.tensor([[1, 2, 3, 4]] * 2, dtype=torch.int64)
     inputs["retrieval_scores"] = torch.zeros((2, 4))
     inputs["seconds_since_last"] = torch.full((2,), 60.0)
-    dynamic = {"history": {0: batch, 1: length}, "user_categorical": {0: batch}, "age": {0: batch},
-               "candidates": {0: batch, 1: count}, "retrieval_scores": {0: batch, 1: count},
-               "seconds_since_last": {0: batch}}
+    dynamic = {
+        "history": {0: batch, 1: length},
+        "user_categorical": {0: batch},
+        "age": {0: batch},
+        "candidates": {0: batch, 1: count},
+        "retrieval_scores": {0: batch, 1: count},
+        "seconds_since_last": {0: batch},
+    }
     return _export(ranker, inputs, dynamic, "logits", path)

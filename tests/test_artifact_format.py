@@ -72,7 +72,9 @@ def test_symlinks_are_refused(copy: Path, tmp_path: Path) -> None:
 
 
 def test_path_traversal_is_refused(copy: Path) -> None:
-    _edit_manifest(copy, lambda m: m.update(files={"../outside.onnx": m["files"][RANKER], **m["files"]}))
+    _edit_manifest(
+        copy, lambda m: m.update(files={"../outside.onnx": m["files"][RANKER], **m["files"]})
+    )
     with pytest.raises(ArtifactError, match="not a plain name"):
         read_manifest(copy)
 

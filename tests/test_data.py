@@ -115,7 +115,9 @@ def _write_grouplens_100k(dataset: Dataset, folder: Path) -> None:
     (folder / "u.data").write_text(
         "".join(
             f"{u}\t{i}\t{r:g}\t{t}\n"
-            for u, i, r, t in zip(inter.user_ids, inter.item_ids, inter.ratings, inter.timestamps)
+            for u, i, r, t in zip(
+                inter.user_ids, inter.item_ids, inter.ratings, inter.timestamps, strict=False
+            )
         ),
         encoding="latin-1",
     )
@@ -125,6 +127,7 @@ def _write_grouplens_100k(dataset: Dataset, folder: Path) -> None:
         dataset.items.titles,
         dataset.items.release_years,
         _genre_sets(dataset),
+        strict=False,
     ):
         flags = ["0" if genres else "1"] + [
             "1" if g in genres else "0" for g in GROUPLENS_100K_GENRES[1:]
@@ -140,7 +143,12 @@ def _write_grouplens_100k(dataset: Dataset, folder: Path) -> None:
         "".join(
             f"{u}|{a:g}|{g}|{o}|{z}\n"
             for u, a, g, o, z in zip(
-                users.user_ids, users.ages, users.genders, users.occupations, users.zip_codes
+                users.user_ids,
+                users.ages,
+                users.genders,
+                users.occupations,
+                users.zip_codes,
+                strict=False,
             )
         ),
         encoding="latin-1",
@@ -153,7 +161,9 @@ def _write_ml_1m(dataset: Dataset, folder: Path, codes: dict[str, int]) -> None:
     (folder / "ratings.dat").write_text(
         "".join(
             f"{u}::{i}::{r:g}::{t}\n"
-            for u, i, r, t in zip(inter.user_ids, inter.item_ids, inter.ratings, inter.timestamps)
+            for u, i, r, t in zip(
+                inter.user_ids, inter.item_ids, inter.ratings, inter.timestamps, strict=False
+            )
         ),
         encoding="latin-1",
     )
@@ -165,6 +175,7 @@ def _write_ml_1m(dataset: Dataset, folder: Path, codes: dict[str, int]) -> None:
                 dataset.items.titles,
                 dataset.items.release_years,
                 _genre_sets(dataset),
+                strict=False,
             )
         ),
         encoding="latin-1",
@@ -174,7 +185,12 @@ def _write_ml_1m(dataset: Dataset, folder: Path, codes: dict[str, int]) -> None:
         "".join(
             f"{u}::{g}::{a:g}::{codes[o]}::{z}\n"
             for u, a, g, o, z in zip(
-                users.user_ids, users.ages, users.genders, users.occupations, users.zip_codes
+                users.user_ids,
+                users.ages,
+                users.genders,
+                users.occupations,
+                users.zip_codes,
+                strict=False,
             )
         ),
         encoding="latin-1",
@@ -301,13 +317,16 @@ def test_split_real_data(ml100k: Dataset) -> None:
             *(
                 getattr(ml100k.interactions, c).tolist()
                 for c in ("user_ids", "item_ids", "timestamps")
-            )
+            ),
+            strict=False,
         )
     )
     combined = sorted(
         (u, i, t)
         for p in parts
-        for u, i, t in zip(p.user_ids.tolist(), p.item_ids.tolist(), p.timestamps.tolist())
+        for u, i, t in zip(
+            p.user_ids.tolist(), p.item_ids.tolist(), p.timestamps.tolist(), strict=False
+        )
     )
     assert combined == original
 

@@ -23,7 +23,9 @@ def _exact(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 
 
 def _recall(found: np.ndarray, exact: np.ndarray) -> np.ndarray:
-    return np.array([len(np.intersect1d(f, e)) / exact.shape[1] for f, e in zip(found, exact)])
+    return np.array(
+        [len(np.intersect1d(f, e)) / exact.shape[1] for f, e in zip(found, exact, strict=False)]
+    )
 
 
 def test_item_queries_recall_at_100(rec: Recommender) -> None:
@@ -55,4 +57,7 @@ def test_user_queries_through_the_runtime(rec: Recommender, trained) -> None:
 def test_manifest_records_the_tuned_ef(artifact_dir: Path) -> None:
     index = read_manifest(artifact_dir).raw["index"]
     assert index["ef_search"] >= K
-    assert index["recall_at_k"]["recall"] >= index["recall_target"] or index["ef_search"] >= index["num_elements"]
+    assert (
+        index["recall_at_k"]["recall"] >= index["recall_target"]
+        or index["ef_search"] >= index["num_elements"]
+    )

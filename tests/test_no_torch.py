@@ -36,7 +36,10 @@ print("NO-TORCH-OK")
 
 def test_recommend_in_a_process_without_torch(artifact_dir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(artifact_dir)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", SCRIPT, str(artifact_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "NO-TORCH-OK" in result.stdout

@@ -24,7 +24,9 @@ def sessions(trained) -> dict[str, ort.InferenceSession]:
     }
 
 
-def _requests(trained, count: int, max_history: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+def _requests(
+    trained, count: int, max_history: int
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
     """Real test-split users, plus edge cases: a one-item history and an empty one."""
     held = holdout_set(trained.data, "test")
     rows = held.user_rows[:count]
@@ -47,7 +49,9 @@ def test_user_tower_matches_torch(trained, sessions, count: int, max_history: in
     }
     onnx_out = sessions["tower"].run(None, feeds)[0]
     with torch.inference_mode():
-        torch_out = trained.candidate_model(**{k: torch.from_numpy(v) for k, v in feeds.items()}).numpy()
+        torch_out = trained.candidate_model(
+            **{k: torch.from_numpy(v) for k, v in feeds.items()}
+        ).numpy()
     assert onnx_out.shape == torch_out.shape
     assert np.abs(onnx_out - torch_out).max() < TOLERANCE
 

@@ -18,7 +18,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (found,) = out.glob("ytrec_infer-*.whl")
     return found
@@ -26,7 +28,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_only_the_runtime(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
-    packages = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    packages = {
+        name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
+    }
     assert packages == {"ytrec_infer"}
     assert "ytrec_infer/recommender.py" in names
 
@@ -36,7 +40,9 @@ def test_wheel_dependencies_and_commands(wheel: Path) -> None:
     meta_name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
     meta = Parser().parsestr(archive.read(meta_name).decode())
     requires = meta.get_all("Requires-Dist") or []
-    runtime = sorted(r.split(">")[0].split("=")[0].split("<")[0].strip() for r in requires if "extra ==" not in r)
+    runtime = sorted(
+        r.split(">")[0].split("=")[0].split("<")[0].strip() for r in requires if "extra ==" not in r
+    )
     assert runtime == ["click", "hnswlib", "numpy", "onnxruntime"]
     train = " ".join(r for r in requires if "extra == 'train'" in r or 'extra == "train"' in r)
     assert "torch" in train and "onnx" in train

@@ -41,7 +41,9 @@ def test_model_beats_most_popular_on_validation(artifact_dir: Path, ml100k: Path
 
 
 def test_cli_recommend_prints_titles(artifact_dir: Path) -> None:
-    result = CliRunner().invoke(main, ["recommend", str(artifact_dir), "--history", "50,172,181", "-k", "5"])
+    result = CliRunner().invoke(
+        main, ["recommend", str(artifact_dir), "--history", "50,172,181", "-k", "5"]
+    )
     assert result.exit_code == 0, result.output
     assert "Star Wars" in result.output and result.output.count("\n") >= 7
 

@@ -20,12 +20,16 @@ def rec(artifact_dir: Path) -> Recommender:
 
 def test_recommend_returns_k_distinct_new_items_best_first(rec: Recommender) -> None:
     result = rec.recommend(STAR_WARS, k=10)
-    assert isinstance(result, Recommendations) and result.stage == "ranked" and not result.cold_start
+    assert (
+        isinstance(result, Recommendations) and result.stage == "ranked" and not result.cold_start
+    )
     ids = result.item_ids
     assert len(ids) == 10 == len(set(ids.tolist()))
     assert not set(ids.tolist()) & set(STAR_WARS)
     assert np.all(np.diff(result.scores) <= 0)
-    assert all(r.title and r.retrieval_score is not None and r.ranker_score == r.score for r in result)
+    assert all(
+        r.title and r.retrieval_score is not None and r.ranker_score == r.score for r in result
+    )
     assert set(ids.tolist()) <= set(rec.catalog.item_ids.tolist())
 
 
@@ -97,7 +101,9 @@ def test_user_features_change_the_result(rec: Recommender) -> None:
         ({"user": {"gender": 1}}, TypeError, "gender"),
     ],
 )
-def test_bad_input_raises_a_clear_error(rec: Recommender, kwargs: dict, error: type, message: str) -> None:
+def test_bad_input_raises_a_clear_error(
+    rec: Recommender, kwargs: dict, error: type, message: str
+) -> None:
     call = {"history": STAR_WARS, **kwargs}
     with pytest.raises(error, match=message):
         rec.recommend(**call)
@@ -107,5 +113,11 @@ def test_results_convert_to_plain_data(rec: Recommender) -> None:
     result = rec.recommend(STAR_WARS, k=3)
     as_dict = result.to_dict()
     assert as_dict["stage"] == "ranked" and len(as_dict["items"]) == 3
-    assert set(as_dict["items"][0]) == {"item_id", "score", "title", "retrieval_score", "ranker_score"}
+    assert set(as_dict["items"][0]) == {
+        "item_id",
+        "score",
+        "title",
+        "retrieval_score",
+        "ranker_score",
+    }
     assert result[0].item_id == as_dict["items"][0]["item_id"]

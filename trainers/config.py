@@ -66,12 +66,10 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def small(cls, seed: int = 0) -> "TrainConfig":
+    def small(cls, seed: int = 0) -> TrainConfig:
         """A few-epoch configuration for tests and smoke runs (quality is still well above chance)."""
         return cls(
             seed=seed,
             candidate=replace(CandidateConfig(), epochs=4, max_examples_per_user=60, hidden=(128,)),
-            ranker=replace(
-                RankerConfig(), epochs=4, positions_per_user=30
-            ),
+            ranker=replace(RankerConfig(), epochs=4, positions_per_user=30),
         )

@@ -92,9 +92,9 @@ def _group(part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) -> Se
     codes = codes_of(item_ids, part.item_ids)
     return Sequences(
         user_rows=user_rows[starts],
-        items=tuple(codes[s:e] for s, e in zip(starts, ends)),
-        timestamps=tuple(part.timestamps[s:e] for s, e in zip(starts, ends)),
-        ratings=tuple(part.ratings[s:e] for s, e in zip(starts, ends)),
+        items=tuple(codes[s:e] for s, e in zip(starts, ends, strict=False)),
+        timestamps=tuple(part.timestamps[s:e] for s, e in zip(starts, ends, strict=False)),
+        ratings=tuple(part.ratings[s:e] for s, e in zip(starts, ends, strict=False)),
     )
 
 
@@ -157,7 +157,7 @@ def encode(dataset: Dataset, split: Split, max_history: int) -> EncodedData:
     categorical = np.array(
         [
             schema.encode_categorical(g, o, z)
-            for g, o, z in zip(users.genders, users.occupations, users.zip_codes)
+            for g, o, z in zip(users.genders, users.occupations, users.zip_codes, strict=False)
         ],
         dtype=np.int64,
     ).reshape(-1, 3)

@@ -41,7 +41,10 @@ def evaluate_artifact(
     retrieved = np.zeros((len(holdout), n_candidates), dtype=np.int64)
     for i, row in enumerate(holdout.user_rows):
         history = encoded.item_ids[holdout.histories[i] - 1]
-        user = {**encoded.user_attributes(int(row)), "seconds_since_last": float(holdout.seconds_since_last[i])}
+        user = {
+            **encoded.user_attributes(int(row)),
+            "seconds_since_last": float(holdout.seconds_since_last[i]),
+        }
         top = rec.catalog.codes(rec.recommend(history, k, user, n_candidates).item_ids)[0]
         candidates = rec.catalog.codes(rec.candidates(history, n_candidates, user).item_ids)[0]
         ranked[i, : len(top)] = top

@@ -37,8 +37,12 @@ def prepare_data(data: str | Path, max_history: int) -> EncodedData:
     split = split_leave_last_out(dataset.interactions)
     log.info(
         "%s: %d train / %d valid / %d test interactions, %d users, %d items",
-        dataset.name, len(split.train), len(split.valid), len(split.test),
-        len(dataset.users.user_ids), len(dataset.items.item_ids),
+        dataset.name,
+        len(split.train),
+        len(split.valid),
+        len(split.test),
+        len(dataset.users.user_ids),
+        len(dataset.items.item_ids),
     )
     return encode(dataset, split, max_history)
 
@@ -52,8 +56,12 @@ def train_and_export(data: str | Path, out: Path, config: TrainConfig) -> TrainR
     start = time.perf_counter()
     encoded = prepare_data(data, config.candidate.max_history)
     valid = holdout_set(encoded, "valid")
-    candidate_model, candidate_metrics = train_candidates(encoded, config.candidate, valid, config.seed)
-    ranker, ranker_metrics = train_ranker(encoded, candidate_model, config.ranker, valid, config.seed)
+    candidate_model, candidate_metrics = train_candidates(
+        encoded, config.candidate, valid, config.seed
+    )
+    ranker, ranker_metrics = train_ranker(
+        encoded, candidate_model, config.ranker, valid, config.seed
+    )
     metrics = {**candidate_metrics, **ranker_metrics}
     artifact = build_artifact(out, encoded, candidate_model, ranker, config, valid, metrics)
     seconds = time.perf_counter() - start

@@ -108,7 +108,9 @@ def train_candidates(
     genres = torch.from_numpy(data.padded_rows(data.item_features[:, : data.num_genres]))
     model = CandidateModel(genres, data.schema, config)
     examples = build_examples(
-        data, sample_positions(data, config.max_examples_per_user, rng, skip_last), config.max_history
+        data,
+        sample_positions(data, config.max_examples_per_user, rng, skip_last),
+        config.max_history,
     )
     log.info("candidate generator: %d examples, %d items", len(examples), data.num_items)
     log_q = sampling_log_q(data.popularity, config.sampling_power)

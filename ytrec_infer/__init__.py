@@ -16,4 +16,11 @@ try:
 except PackageNotFoundError:  # running from a source tree without an install
     __version__ = "0.0.0+unknown"
 
-__all__ = ["ArtifactError", "Recommendation", "Recommendations", "Recommender", "UnknownItemError", "__version__"]
+__all__ = [
+    "ArtifactError",
+    "Recommendation",
+    "Recommendations",
+    "Recommender",
+    "UnknownItemError",
+    "__version__",
+]

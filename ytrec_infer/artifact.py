@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ytrec_infer.errors import ArtifactError
 
@@ -93,7 +94,9 @@ class Manifest:
         return self.root / name
 
 
-def _require(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+def _require(
+    mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str
+) -> Any:
     if not isinstance(mapping, Mapping) or key not in mapping:
         raise ArtifactError(MANIFEST, f"missing '{where}{key}'")
     value = mapping[key]
@@ -111,7 +114,11 @@ def _tensor_specs(items: Any, where: str) -> tuple[TensorSpec, ...]:
         shape = _require(item, "shape", list, at)
         if not all(isinstance(d, (int, str)) and not isinstance(d, bool) for d in shape):
             raise ArtifactError(MANIFEST, f"'{at}shape' must hold ints and names")
-        specs.append(TensorSpec(_require(item, "name", str, at), _require(item, "dtype", str, at), tuple(shape)))
+        specs.append(
+            TensorSpec(
+                _require(item, "name", str, at), _require(item, "dtype", str, at), tuple(shape)
+            )
+        )
     return tuple(specs)
 
 
@@ -119,7 +126,9 @@ def _check_version(version: str, root: Path) -> None:
     try:
         major = int(version.split(".")[0])
     except ValueError:
-        raise ArtifactError(root / MANIFEST, f"format_version {version!r} is not 'MAJOR.MINOR': corrupted?") from None
+        raise ArtifactError(
+            root / MANIFEST, f"format_version {version!r} is not 'MAJOR.MINOR': corrupted?"
+        ) from None
     ours = int(FORMAT_VERSION.split(".")[0])
     if major > ours:
         raise ArtifactError(
@@ -128,7 +137,10 @@ def _check_version(version: str, root: Path) -> None:
             "written by a newer ytrec-infer? Upgrade ytrec-infer.",
         )
     if major < ours:
-        raise ArtifactError(root / MANIFEST, f"format_version {version} is older than {FORMAT_VERSION}: re-export it")
+        raise ArtifactError(
+            root / MANIFEST,
+            f"format_version {version} is older than {FORMAT_VERSION}: re-export it",
+        )
 
 
 def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
@@ -137,7 +149,9 @@ def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
     resolved_root = root.resolve()
     for name, entry in files.items():
         if not isinstance(name, str) or name != os.path.basename(name) or name in {"", ".", ".."}:
-            raise ArtifactError(root / MANIFEST, f"file name {name!r} is not a plain name inside the artifact")
+            raise ArtifactError(
+                root / MANIFEST, f"file name {name!r} is not a plain name inside the artifact"
+            )
         path = root / name
         if path.is_symlink():
             raise ArtifactError(path, "is a symbolic link; artifacts hold regular files only")
@@ -149,9 +163,13 @@ def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
         expected = _require(entry, "sha256", str, f"files.{name}.")
         actual_size = path.stat().st_size
         if actual_size != size:
-            raise ArtifactError(path, f"size {actual_size} bytes, manifest says {size}: truncated or replaced")
+            raise ArtifactError(
+                path, f"size {actual_size} bytes, manifest says {size}: truncated or replaced"
+            )
         if sha256_file(path) != expected:
-            raise ArtifactError(path, "sha256 does not match the manifest: the file is corrupted or was modified")
+            raise ArtifactError(
+                path, "sha256 does not match the manifest: the file is corrupted or was modified"
+            )
     extra = sorted(p.name for p in root.iterdir() if p.name != MANIFEST and p.name not in files)
     if extra:
         raise ArtifactError(root, f"files not listed in the manifest: {', '.join(extra)}")
@@ -164,7 +182,9 @@ def read_manifest(root: str | Path) -> Manifest:
     if not root.is_dir():
         raise ArtifactError(root, "is not an artifact folder (no such directory)")
     if not manifest_path.is_file():
-        raise ArtifactError(manifest_path, "missing: not an artifact folder, or an export that did not finish")
+        raise ArtifactError(
+            manifest_path, "missing: not an artifact folder, or an export that did not finish"
+        )
     try:
         raw = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -208,5 +228,8 @@ def read_manifest(root: str | Path) -> Manifest:
     if index.file not in files:
         raise ArtifactError(manifest_path, f"index.file {index.file!r} is not listed")
     if index.num_elements != num_items:
-        raise ArtifactError(manifest_path, f"index.num_elements {index.num_elements} != catalog.num_items {num_items}")
+        raise ArtifactError(
+            manifest_path,
+            f"index.num_elements {index.num_elements} != catalog.num_items {num_items}",
+        )
     return Manifest(root, raw, num_items, models, index, _require(raw, "features", dict, ""))

@@ -14,11 +14,12 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import click
 import numpy as np
@@ -230,7 +231,7 @@ def run_benchmark(
             samples[i] = _time_request(rec, history, settings)
     stages = {key: percentiles(samples[:, column]) for column, (key, _) in enumerate(STAGES)}
     total_seconds = samples[:, -1].sum() / 1e9
-    notes = ("garbage collector paused while timing",)
+    notes: tuple[str, ...] = ("garbage collector paused while timing",)
     if settings.history_length > rec.schema.max_history:
         notes += (f"histories are longer than the model's max_history ({rec.schema.max_history})",)
     return BenchResult(
@@ -282,25 +283,72 @@ def format_table(result: BenchResult) -> str:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("artifact", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--requests", default=2000, show_default=True, type=click.IntRange(min=1),
-              help="Timed requests.")
-@click.option("--warmup", default=200, show_default=True, type=click.IntRange(min=0),
-              help="Untimed requests run first.")
-@click.option("--history-length", default=20, show_default=True, type=click.IntRange(min=1),
-              help="Catalog ids in each synthetic history.")
-@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Items returned per request.")
-@click.option("--n-candidates", default=100, show_default=True, type=click.IntRange(min=1),
-              help="Candidates retrieved and ranked per request.")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
-              help="onnxruntime intra-op threads per network.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Seed of the synthetic histories.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Also write every number to this JSON file.")
+@click.option(
+    "--requests",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Timed requests.",
+)
+@click.option(
+    "--warmup",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Untimed requests run first.",
+)
+@click.option(
+    "--history-length",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Catalog ids in each synthetic history.",
+)
+@click.option(
+    "-k",
+    "k",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Items returned per request.",
+)
+@click.option(
+    "--n-candidates",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Candidates retrieved and ranked per request.",
+)
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="onnxruntime intra-op threads per network.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seed of the synthetic histories.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write every number to this JSON file.",
+)
 def main(
-    artifact: Path, requests: int, warmup: int, history_length: int, k: int,
-    n_candidates: int, threads: int, seed: int, json_path: Path | None,
+    artifact: Path,
+    requests: int,
+    warmup: int,
+    history_length: int,
+    k: int,
+    n_candidates: int,
+    threads: int,
+    seed: int,
+    json_path: Path | None,
 ) -> None:
     """Measure load time, memory and per-stage single-request latency of an ARTIFACT folder."""
     settings = Settings(requests, warmup, history_length, k, n_candidates, threads, seed)

@@ -22,8 +22,8 @@ def load_array(path: Path, dtype: str, ndim: int, mmap: bool = False) -> np.ndar
         array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except (ValueError, OSError, EOFError) as exc:
         raise ArtifactError(path, f"is not a readable .npy array ({exc})") from None
-    if array.dtype != np.dtype(dtype) or array.ndim != ndim:
-        raise ArtifactError(path, f"expected a {ndim}-D {dtype} array, got {array.ndim}-D {array.dtype}")
+    if not isinstance(array, np.ndarray) or array.dtype != np.dtype(dtype) or array.ndim != ndim:
+        raise ArtifactError(path, f"expected a {ndim}-D {dtype} array")
     return array
 
 
@@ -36,7 +36,7 @@ class Catalog:
     popularity: np.ndarray
 
     @classmethod
-    def load(cls, manifest: Manifest) -> "Catalog":
+    def load(cls, manifest: Manifest) -> Catalog:
         """Read and cross-check the catalog files of a verified manifest."""
         spec = manifest.raw["catalog"]
         n = manifest.num_items
@@ -49,11 +49,19 @@ class Catalog:
             raise ArtifactError(titles_path, f"is not valid JSON ({exc})") from None
         if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
             raise ArtifactError(titles_path, "must be a JSON list of strings")
-        for name, size in (("item_ids", len(ids)), ("popularity", len(popularity)), ("titles", len(titles))):
+        for name, size in (
+            ("item_ids", len(ids)),
+            ("popularity", len(popularity)),
+            ("titles", len(titles)),
+        ):
             if size != n:
-                raise ArtifactError(manifest.path(spec[name]), f"has {size} rows, manifest says {n} items")
+                raise ArtifactError(
+                    manifest.path(spec[name]), f"has {size} rows, manifest says {n} items"
+                )
         if n and not np.all(ids[1:] > ids[:-1]):
-            raise ArtifactError(manifest.path(spec["item_ids"]), "item ids must be sorted and unique")
+            raise ArtifactError(
+                manifest.path(spec["item_ids"]), "item ids must be sorted and unique"
+            )
         return cls(ids, tuple(titles), popularity)
 
     def __len__(self) -> int:
@@ -67,7 +75,8 @@ class Catalog:
 
     def ids(self, codes: np.ndarray) -> np.ndarray:
         """Catalog ids of codes."""
-        return self.item_ids[codes - 1]
+        ids: np.ndarray = self.item_ids[codes - 1]
+        return ids
 
     def title(self, code: int) -> str:
         return self.titles[code - 1]

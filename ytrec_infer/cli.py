@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 import numpy as np
@@ -44,7 +45,9 @@ def _ids(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise click.BadParameter(f"expected comma-separated integer item ids, got {text!r}") from None
+        raise click.BadParameter(
+            f"expected comma-separated integer item ids, got {text!r}"
+        ) from None
 
 
 def _load(path: str) -> Recommender:
@@ -74,10 +77,18 @@ def data() -> None:
 
 @data.command("fetch")
 @click.argument("name", type=click.Choice(["movielens-100k"]))
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where datasets are kept (default: $YTREC_DATA_HOME or ~/.cache/ytrec/data).")
-@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Use this local recbole-1.2.1 wheel instead of downloading it with pip.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where datasets are kept (default: $YTREC_DATA_HOME or ~/.cache/ytrec/data).",
+)
+@click.option(
+    "--wheel",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Use this local recbole-1.2.1 wheel instead of downloading it with pip.",
+)
 def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
     """Download NAME (from the recbole==1.2.1 wheel on PyPI), verify its checksums, cache it."""
     _training_code("data fetch")
@@ -92,16 +103,33 @@ def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
 
 
 @main.command()
-@click.option("--data", "data_spec", required=True,
-              help="A dataset name (movielens-100k, after `ytrec data fetch`) or a folder.")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Artifact folder to write (replaced atomically if it exists).")
-@click.option("--preset", type=click.Choice(["default", "small"]), default="default", show_default=True,
-              help="'small' trains a few epochs (smoke tests).")
+@click.option(
+    "--data",
+    "data_spec",
+    required=True,
+    help="A dataset name (movielens-100k, after `ytrec data fetch`) or a folder.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Artifact folder to write (replaced atomically if it exists).",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["default", "small"]),
+    default="default",
+    show_default=True,
+    help="'small' trains a few epochs (smoke tests).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the candidate epochs.")
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help="Override the candidate epochs."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and the final line.")
-def train(data_spec: str, out: Path, preset: str, seed: int, epochs: int | None, quiet: bool) -> None:
+def train(
+    data_spec: str, out: Path, preset: str, seed: int, epochs: int | None, quiet: bool
+) -> None:
     """Train both networks on a dataset, export them, build the index, write an artifact."""
     _training_code("train")
     from dataclasses import replace
@@ -124,7 +152,9 @@ def train(data_spec: str, out: Path, preset: str, seed: int, epochs: int | None,
 
 @main.command()
 @click.argument("artifact", type=click.Path(exists=True, file_okay=False))
-@click.option("--history", required=True, help="Comma-separated item ids, oldest first (e.g. 50,172,181).")
+@click.option(
+    "--history", required=True, help="Comma-separated item ids, oldest first (e.g. 50,172,181)."
+)
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--n-candidates", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--age", type=click.FloatRange(min=0), default=None)
@@ -134,18 +164,38 @@ def train(data_spec: str, out: Path, preset: str, seed: int, epochs: int | None,
 @click.option("--include-history", is_flag=True, help="Allow items already in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def recommend(
-    artifact: str, history: str, k: int, n_candidates: int, age: float | None, gender: str | None,
-    occupation: str | None, zip_code: str | None, include_history: bool, as_json: bool,
+    artifact: str,
+    history: str,
+    k: int,
+    n_candidates: int,
+    age: float | None,
+    gender: str | None,
+    occupation: str | None,
+    zip_code: str | None,
+    include_history: bool,
+    as_json: bool,
 ) -> None:
     """Recommend k items for a history of item ids (no PyTorch involved)."""
     ids = _ids(history)
     rec = _load(artifact)
-    user = {key: value for key, value in
-            {"age": age, "gender": gender, "occupation": occupation, "zip_code": zip_code}.items()
-            if value is not None}
+    user = {
+        key: value
+        for key, value in {
+            "age": age,
+            "gender": gender,
+            "occupation": occupation,
+            "zip_code": zip_code,
+        }.items()
+        if value is not None
+    }
     try:
-        result = rec.recommend(ids, k=k, user=user or None, n_candidates=n_candidates,
-                               exclude_history=not include_history)
+        result = rec.recommend(
+            ids,
+            k=k,
+            user=user or None,
+            n_candidates=n_candidates,
+            exclude_history=not include_history,
+        )
     except (TypeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -166,10 +216,17 @@ def recommend(
 
 @main.command()
 @click.argument("artifact", type=click.Path(exists=True, file_okay=False))
-@click.option("--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on.")
+@click.option(
+    "--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on."
+)
 @click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the metrics as JSON to this file.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the metrics as JSON to this file.",
+)
 def evaluate(artifact: str, data_spec: str, split: str, json_path: Path | None) -> None:
     """Score the artifact on a held-out split: HR/NDCG/MRR@10, Recall@50/100, coverage."""
     _training_code("evaluate")
@@ -180,13 +237,17 @@ def evaluate(artifact: str, data_spec: str, split: str, json_path: Path | None) 
         metrics = evaluate_artifact(artifact, data_spec, split)
     except (DataError, ArtifactError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{metrics['users']} users, {split} split, full ranking with the user's history excluded")
+    click.echo(
+        f"{metrics['users']} users, {split} split, full ranking with the user's history excluded"
+    )
     click.echo(f"{'list':<16} {'HR@10':>7} {'NDCG@10':>8} {'MRR@10':>7}")
     for name in ("two_stage", "candidates_only", "most_popular"):
         row = metrics[name]
         click.echo(f"{name:<16} {row['hr@10']:>7.4f} {row['ndcg@10']:>8.4f} {row['mrr@10']:>7.4f}")
-    click.echo(f"candidate recall@50={metrics['candidate_recall@50']:.4f} "
-               f"recall@100={metrics['candidate_recall@100']:.4f} coverage@10={metrics['coverage@10']:.4f}")
+    click.echo(
+        f"candidate recall@50={metrics['candidate_recall@50']:.4f} "
+        f"recall@100={metrics['candidate_recall@100']:.4f} coverage@10={metrics['coverage@10']:.4f}"
+    )
     if json_path is not None:
         json_path.write_text(json.dumps(metrics, indent=2))
 
@@ -197,9 +258,15 @@ def info(artifact: str) -> None:
     """Verify an artifact and print its manifest summary as JSON."""
     rec = _load(artifact)
     raw = rec.manifest.raw
-    summary = {key: raw[key] for key in ("format_version", "created", "producer", "index", "metrics") if key in raw}
+    summary = {
+        key: raw[key]
+        for key in ("format_version", "created", "producer", "index", "metrics")
+        if key in raw
+    }
     summary["num_items"] = rec.num_items
-    summary["models"] = {name: [t["name"] for t in spec["inputs"]] for name, spec in raw["models"].items()}
+    summary["models"] = {
+        name: [t["name"] for t in spec["inputs"]] for name, spec in raw["models"].items()
+    }
     click.echo(json.dumps(summary, indent=2))
 
 

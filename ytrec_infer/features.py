@@ -9,8 +9,9 @@ a user's attributes into those codes, with the vocabularies learned from the tra
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class FeatureSchema:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureSchema":
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSchema:
         """Build from a manifest's ``features``; raises KeyError/TypeError on a malformed one."""
         return cls(
             max_history=int(data["max_history"]),
@@ -73,7 +74,9 @@ class FeatureSchema:
             genre_names=tuple(str(g) for g in data.get("genre_names", ())),
         )
 
-    def encode_categorical(self, gender: str, occupation: str, zip_code: str) -> tuple[int, int, int]:
+    def encode_categorical(
+        self, gender: str, occupation: str, zip_code: str
+    ) -> tuple[int, int, int]:
         """Codes of one user's categorical attributes; unseen values map to 0 (unknown)."""
         g = self.genders.index(gender) + 1 if gender in self.genders else UNKNOWN
         o = self.occupations.index(occupation) + 1 if occupation in self.occupations else UNKNOWN
@@ -119,11 +122,15 @@ def encode_user(user: Mapping[str, Any] | None, schema: FeatureSchema) -> UserIn
     if user is None:
         user = {}
     if not isinstance(user, Mapping):
-        raise TypeError(f"user must be a mapping of {', '.join(USER_FIELDS)}; got {type(user).__name__}")
+        raise TypeError(
+            f"user must be a mapping of {', '.join(USER_FIELDS)}; got {type(user).__name__}"
+        )
     unknown = sorted(set(user) - set(USER_FIELDS))
     if unknown:
         raise ValueError(f"unknown user fields {unknown}; expected any of {list(USER_FIELDS)}")
-    codes = schema.encode_categorical(_text(user, "gender"), _text(user, "occupation"), _text(user, "zip_code"))
+    codes = schema.encode_categorical(
+        _text(user, "gender"), _text(user, "occupation"), _text(user, "zip_code")
+    )
     return UserInputs(
         categorical=np.asarray(codes, dtype=np.int64),
         age=_number(user, "age", schema.age_fill),

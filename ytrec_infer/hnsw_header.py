@@ -75,5 +75,7 @@ def check_header(path: Path, spec: IndexSpec) -> HnswHeader:
     if path.stat().st_size < expected_min:
         problems.append("file is shorter than its header says")
     if problems:
-        raise ArtifactError(path, "hnswlib header does not match the manifest: " + "; ".join(problems))
+        raise ArtifactError(
+            path, "hnswlib header does not match the manifest: " + "; ".join(problems)
+        )
     return header

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -31,7 +31,9 @@ def resolve_providers(providers: Sequence[str] | None) -> list[str]:
     for provider in providers:
         if provider not in available:
             hint = _INSTALL_HINT.get(provider, "install an onnxruntime build that includes it")
-            raise ValueError(f"execution provider {provider} is not available (have {available}); {hint}")
+            raise ValueError(
+                f"execution provider {provider} is not available (have {available}); {hint}"
+            )
     return list(providers)
 
 
@@ -50,9 +52,13 @@ def session_options(threads: int | None) -> ort.SessionOptions:
 class OnnxModel:
     """A loaded network whose declared inputs and outputs match the manifest's schema."""
 
-    def __init__(self, path: Path, spec: ModelSpec, providers: list[str], threads: int | None) -> None:
+    def __init__(
+        self, path: Path, spec: ModelSpec, providers: list[str], threads: int | None
+    ) -> None:
         try:
-            self.session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+            self.session = ort.InferenceSession(
+                str(path), session_options(threads), providers=providers
+            )
         except Exception as exc:  # onnxruntime raises several private exception types
             raise ArtifactError(path, f"onnxruntime could not load it: {exc}") from None
         self.path = path
@@ -64,12 +70,16 @@ class OnnxModel:
         declared = {i.name: _ORT_TYPES.get(i.type, i.type) for i in self.session.get_inputs()}
         expected = {t.name: t.dtype for t in spec.inputs}
         if declared != expected:
-            raise ArtifactError(self.path, f"inputs {declared} do not match the manifest {expected}")
+            raise ArtifactError(
+                self.path, f"inputs {declared} do not match the manifest {expected}"
+            )
         outputs = [o.name for o in self.session.get_outputs()]
         if outputs != [t.name for t in spec.outputs]:
             raise ArtifactError(self.path, f"outputs {outputs} do not match the manifest")
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> np.ndarray:
         """Run with the inputs this network declares, picked from ``feeds`` by name."""
-        result = self.session.run([self.output_name], {name: feeds[name] for name in self.input_names})
+        result = self.session.run(
+            [self.output_name], {name: feeds[name] for name in self.input_names}
+        )
         return np.asarray(result[0])

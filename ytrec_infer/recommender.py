@@ -8,9 +8,10 @@ candidates), and the ranker (ONNX) scores those candidates; the top k are return
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +43,14 @@ class Recommender:
     """Two-stage recommender loaded from an artifact folder; safe to share between threads."""
 
     def __init__(
-        self, manifest: Manifest, catalog: Catalog, schema: FeatureSchema,
-        user_tower: OnnxModel, ranker: OnnxModel, retriever: HnswRetriever, item_vectors: np.ndarray,
+        self,
+        manifest: Manifest,
+        catalog: Catalog,
+        schema: FeatureSchema,
+        user_tower: OnnxModel,
+        ranker: OnnxModel,
+        retriever: HnswRetriever,
+        item_vectors: np.ndarray,
     ) -> None:
         self.manifest = manifest
         self.catalog = catalog
@@ -54,12 +61,14 @@ class Recommender:
         self._item_vectors = item_vectors
         order = np.argsort(-catalog.popularity, kind="stable")
         self._popular_codes = order.astype(np.int64) + 1
-        self._popular_share = (catalog.popularity[order] / max(int(catalog.popularity.sum()), 1)).astype(np.float32)
+        self._popular_share = (
+            catalog.popularity[order] / max(int(catalog.popularity.sum()), 1)
+        ).astype(np.float32)
 
     @classmethod
     def load(
         cls, path: str | Path, providers: Sequence[str] | None = None, threads: int | None = None
-    ) -> "Recommender":
+    ) -> Recommender:
         """Verify an artifact folder (manifest, sizes, sha256, index header) and load it.
 
         ``providers`` are onnxruntime execution providers (default: CPU); ``threads`` is the
@@ -74,25 +83,47 @@ class Recommender:
         try:
             schema = FeatureSchema.from_dict(manifest.features)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(manifest.root / "manifest.json", f"malformed 'features' ({exc!r})") from None
+            raise ArtifactError(
+                manifest.root / "manifest.json", f"malformed 'features' ({exc!r})"
+            ) from None
         catalog = Catalog.load(manifest)
         models = {
-            name: OnnxModel(manifest.path(manifest.models[name].file), manifest.models[name], chosen, threads)
+            name: OnnxModel(
+                manifest.path(manifest.models[name].file), manifest.models[name], chosen, threads
+            )
             for name in ("user_tower", "ranker")
         }
         retriever = HnswRetriever(manifest.path(manifest.index.file), manifest.index)
         vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
         item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
         if item_vectors.shape != (manifest.num_items, manifest.index.dim):
-            raise ArtifactError(vectors_path, f"shape {item_vectors.shape} does not match the catalog and index")
-        log.info("loaded %s: %d items, ef=%d, providers=%s", path, len(catalog), retriever.ef_search, chosen)
-        return cls(manifest, catalog, schema, models["user_tower"], models["ranker"], retriever, item_vectors)
+            raise ArtifactError(
+                vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
+            )
+        log.info(
+            "loaded %s: %d items, ef=%d, providers=%s",
+            path,
+            len(catalog),
+            retriever.ef_search,
+            chosen,
+        )
+        return cls(
+            manifest,
+            catalog,
+            schema,
+            models["user_tower"],
+            models["ranker"],
+            retriever,
+            item_vectors,
+        )
 
     @property
     def num_items(self) -> int:
         return len(self.catalog)
 
-    def prepare(self, history: History, user: Mapping[str, Any] | None = None, strict: bool = False) -> Request:
+    def prepare(
+        self, history: History, user: Mapping[str, Any] | None = None, strict: bool = False
+    ) -> Request:
         """Validate and encode a request (stage 0); exposed for benchmarks and batch jobs."""
         ids = item_id_array(history, "history")
         codes, unknown = self.catalog.codes(ids)
@@ -110,24 +141,34 @@ class Recommender:
 
     def embed(self, request: Request) -> np.ndarray:
         """Stage 1: the user vector [D] from the user tower."""
-        return self._user_tower.run(request.feeds)[0]
+        vector: np.ndarray = self._user_tower.run(request.feeds)[0]
+        return vector
 
-    def retrieve(self, request: Request, vector: np.ndarray, n: int, exclude_history: bool) -> tuple[np.ndarray, np.ndarray]:
+    def retrieve(
+        self, request: Request, vector: np.ndarray, n: int, exclude_history: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Stage 2: top ``n`` candidate codes and inner-product scores from the index."""
         exclude = request.codes if exclude_history else request.codes[:0]
         return self._retriever.search(vector, n, exclude)
 
-    def score(self, request: Request, codes: np.ndarray, retrieval_scores: np.ndarray) -> np.ndarray:
+    def score(
+        self, request: Request, codes: np.ndarray, retrieval_scores: np.ndarray
+    ) -> np.ndarray:
         """Stage 3: ranker logits for candidate codes."""
         if not len(codes):
             return np.zeros(0, dtype=np.float32)
         feeds = dict(request.feeds)
         feeds["candidates"] = codes.reshape(1, -1)
         feeds["retrieval_scores"] = retrieval_scores.astype(np.float32).reshape(1, -1)
-        return self._ranker.run(feeds)[0]
+        logits: np.ndarray = self._ranker.run(feeds)[0]
+        return logits
 
     def _records(
-        self, codes: np.ndarray, scores: np.ndarray, retrieval: np.ndarray | None, ranker: np.ndarray | None
+        self,
+        codes: np.ndarray,
+        scores: np.ndarray,
+        retrieval: np.ndarray | None,
+        ranker: np.ndarray | None,
     ) -> tuple[Recommendation, ...]:
         ids = self.catalog.ids(codes)
         return tuple(
@@ -144,7 +185,9 @@ class Recommender:
     def _popular(self, request: Request, k: int, exclude_history: bool) -> Recommendations:
         keep = ~np.isin(self._popular_codes, request.codes) if exclude_history else slice(None)
         codes, shares = self._popular_codes[keep][:k], self._popular_share[keep][:k]
-        return Recommendations(self._records(codes, shares, None, None), "popular", True, request.unknown_ids)
+        return Recommendations(
+            self._records(codes, shares, None, None), "popular", True, request.unknown_ids
+        )
 
     def recommend(
         self,
@@ -158,7 +201,8 @@ class Recommender:
         """The top ``k`` items for a user whose history (catalog ids, oldest first) is given.
 
         Retrieves ``n_candidates`` with the candidate generator, scores them with the ranker,
-        and returns the best ``k`` by ranker score. An empty or all-unknown history returns the
+        and returns the best ``k`` by ranker score (fewer if the catalog has fewer items left
+        once the history is excluded). An empty or all-unknown history returns the
         most popular items with ``cold_start=True``. Unknown ids are skipped and listed in
         ``unknown_ids`` (``strict=True`` raises :class:`UnknownItemError` instead). ``user``
         may give ``age``, ``gender``, ``occupation``, ``zip_code``, ``seconds_since_last``.
@@ -200,7 +244,12 @@ class Recommender:
         if not len(request.codes):
             return self._popular(request, n, exclude_history)
         codes, retrieval = self.retrieve(request, self.embed(request), n, exclude_history)
-        return Recommendations(self._records(codes, retrieval, retrieval, None), "candidates", False, request.unknown_ids)
+        return Recommendations(
+            self._records(codes, retrieval, retrieval, None),
+            "candidates",
+            False,
+            request.unknown_ids,
+        )
 
     def rank(
         self,
@@ -229,5 +278,9 @@ class Recommender:
         order = np.argsort(-logits, kind="stable")
         skipped = request.unknown_ids + tuple(int(i) for i in unknown)
         cold = not len(request.codes)
-        return Recommendations(self._records(codes[order], logits[order], retrieval[order], logits[order]),
-                               "ranked", cold, skipped)
+        return Recommendations(
+            self._records(codes[order], logits[order], retrieval[order], logits[order]),
+            "ranked",
+            cold,
+            skipped,
+        )

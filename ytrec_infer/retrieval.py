@@ -21,7 +21,9 @@ class HnswRetriever:
 
     def __init__(self, path: Path, spec: IndexSpec) -> None:
         if spec.space not in ("ip", "cosine"):
-            raise ArtifactError(path, f"index space {spec.space!r} is not supported (expected 'ip')")
+            raise ArtifactError(
+                path, f"index space {spec.space!r} is not supported (expected 'ip')"
+            )
         check_header(path, spec)
         self.index = hnswlib.Index(space=spec.space, dim=spec.dim)
         try:
@@ -33,7 +35,9 @@ class HnswRetriever:
         self.size = spec.num_elements
         self.ef_search = spec.ef_search
 
-    def search(self, vector: np.ndarray, n: int, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, vector: np.ndarray, n: int, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` codes by inner product with ``vector`` [D], skipping the ``exclude`` codes."""
         excluded = np.unique(exclude)
         k = min(self.size, n + len(excluded))

@@ -17,7 +17,9 @@ def item_id_array(value: Any, name: str) -> np.ndarray:
     ``50.0`` is almost always a bug upstream, and silently converting it would hide it.
     """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"{name} must be a sequence of integer item ids, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a sequence of integer item ids, got {type(value).__name__}"
+        )
     if len(value) > MAX_LIST_LENGTH:
         raise ValueError(f"{name} has {len(value)} ids; at most {MAX_LIST_LENGTH} are accepted")
     if isinstance(value, np.ndarray):
@@ -31,7 +33,9 @@ def item_id_array(value: Any, name: str) -> np.ndarray:
     items = list(value)
     for position, item in enumerate(items):
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            raise TypeError(f"{name}[{position}] = {item!r} is not an integer item id ({type(item).__name__})")
+            raise TypeError(
+                f"{name}[{position}] = {item!r} is not an integer item id ({type(item).__name__})"
+            )
         if not -(2**63) <= int(item) < 2**63:
             raise ValueError(f"{name}[{position}] = {item} is outside the int64 range")
     return np.asarray(items, dtype=np.int64).reshape(-1)

@@ -30,7 +30,14 @@ from .fields import (
     year_at_end,
 )
 from .schema import Dataset, Interactions, ItemTable, UserTable
-from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
+from .tables import (
+    CANONICAL_GENRES,
+    ItemRow,
+    UserRow,
+    build_item_table,
+    build_user_table,
+    check_coverage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +45,8 @@ Tables = tuple[Interactions, ItemTable, UserTable]
 
 GROUPLENS_100K_FILES = ("u.data", "u.item", "u.user")
 ML_1M_FILES = ("ratings.dat", "movies.dat", "users.dat")
-# Order of the 19 genre flags at the end of each u.item line.
-GROUPLENS_100K_GENRES = (
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-)
+# Order of the 19 genre flags at the end of each u.item line: "unknown", then the canonical order.
+GROUPLENS_100K_GENRES = ("unknown", *CANONICAL_GENRES)
 # users.dat occupation codes 0..20.
 ML_1M_OCCUPATIONS = (
     "other",
@@ -105,7 +92,7 @@ def _require(folder: Path, names: tuple[str, ...], layout: str) -> tuple[Path, .
 def _interactions(rows: list[tuple[int, int, float, int]]) -> Interactions:
     if not rows:
         return Interactions(*(np.empty(0) for _ in range(4)))
-    users, items, ratings, timestamps = zip(*rows)
+    users, items, ratings, timestamps = zip(*rows, strict=False)
     return Interactions(
         user_ids=np.array(users, dtype=np.int64),
         item_ids=np.array(items, dtype=np.int64),
