@@ -75,8 +75,26 @@ def finalize(folder: Path, body: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
+def check_destination(out: Path) -> None:
+    """Refuse to overwrite anything but an earlier artifact (or an empty folder).
+
+    Called before training starts, so a mistyped ``--out`` pointing at a folder of the user's
+    own files fails at once instead of being replaced after the export.
+    """
+    if not out.exists():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise FileExistsError(f"{out} exists and is not a folder; choose another output path")
+    if any(out.iterdir()) and not (out / artifact.MANIFEST).is_file():
+        raise FileExistsError(
+            f"{out} is a non-empty folder without {artifact.MANIFEST}, not an artifact: "
+            "refusing to replace it; choose another output path"
+        )
+
+
 def publish(staged: Path, out: Path) -> Path:
     """Move a finished artifact into place; an existing one is replaced only after this succeeds."""
+    check_destination(out)
     if out.exists():
         retired = out.parent / f".{out.name}.retired-{uuid.uuid4().hex[:8]}"
         os.replace(out, retired)

@@ -109,3 +109,18 @@ def test_publish_replaces_an_existing_artifact_whole(copy: Path, artifact_dir: P
         bundle.publish(folder, copy)
     assert Recommender.load(copy).num_items == 1682
     assert sorted(p.name for p in copy.parent.iterdir()) == ["artifact"]
+
+
+def test_export_never_replaces_a_folder_that_is_not_an_artifact(tmp_path: Path) -> None:
+    precious = tmp_path / "my-documents"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    with pytest.raises(FileExistsError, match="not an artifact"):
+        bundle.check_destination(precious)
+    with pytest.raises(FileExistsError), bundle.staging(precious) as folder:
+        bundle.publish(folder, precious)
+    assert (precious / "thesis.txt").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-documents"]
+    bundle.check_destination(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    bundle.check_destination(tmp_path / "empty")

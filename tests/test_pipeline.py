@@ -55,3 +55,18 @@ def test_cli_reports_bad_input_without_traceback(artifact_dir: Path, tmp_path: P
     not_artifact = runner.invoke(main, ["recommend", str(tmp_path), "--history", "50"])
     assert not_artifact.exit_code == 1 and "manifest.json" in not_artifact.output
     assert "Traceback" not in bad_ids.output + not_artifact.output
+
+
+def test_cli_train_refuses_to_overwrite_a_non_artifact_folder(tmp_path: Path, ml100k: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(main, ["train", "--data", str(ml100k), "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "not an artifact" in result.output
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_cli_info_prints_the_verified_manifest(artifact_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["info", str(artifact_dir)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["num_items"] == 1682 and summary["index"]["ef_search"] >= 100
+    assert "history" in summary["models"]["user_tower"] and "candidates" in summary["models"]["ranker"]

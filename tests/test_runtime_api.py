@@ -94,6 +94,7 @@ def test_user_features_change_the_result(rec: Recommender) -> None:
         ({"k": 10**9}, ValueError, "k must be <="),
         ({"k": 20, "n_candidates": 10}, ValueError, "must not exceed n_candidates"),
         ({"exclude_history": "no"}, TypeError, "exclude_history"),
+        ({"strict": "yes"}, TypeError, "strict"),
         ({"user": {"age": math.nan}}, ValueError, "age"),
         ({"user": {"age": "old"}}, TypeError, "age"),
         ({"user": {"height": 180}}, ValueError, "unknown user fields"),

@@ -50,9 +50,11 @@ def prepare_data(data: str | Path, max_history: int) -> EncodedData:
 def train_and_export(data: str | Path, out: Path, config: TrainConfig) -> TrainResult:
     """Train the candidate generator and the ranker on ``data`` and publish an artifact at ``out``."""
     from export.artifact_builder import build_artifact
+    from export.bundle import check_destination
     from trainers.train_candidates import train_candidates
     from trainers.train_ranker import train_ranker
 
+    check_destination(out)
     start = time.perf_counter()
     encoded = prepare_data(data, config.candidate.max_history)
     valid = holdout_set(encoded, "valid")

@@ -144,7 +144,7 @@ def train(
         config = replace(config, candidate=replace(config.candidate, epochs=epochs))
     try:
         result = train_and_export(data_spec, out, config)
-    except DataError as exc:
+    except (DataError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     shown = ", ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
     click.echo(f"artifact written to {result.artifact} in {result.seconds:.0f}s ({shown})")

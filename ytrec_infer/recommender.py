@@ -127,7 +127,7 @@ class Recommender:
         """Validate and encode a request (stage 0); exposed for benchmarks and batch jobs."""
         ids = item_id_array(history, "history")
         codes, unknown = self.catalog.codes(ids)
-        if len(unknown) and flag(strict, "strict"):
+        if flag(strict, "strict") and len(unknown):
             raise UnknownItemError(tuple(int(i) for i in unknown))
         inputs = encode_user(user, self.schema)
         feeds = {
@@ -268,7 +268,7 @@ class Recommender:
         """
         wanted = item_id_array(item_ids, "item_ids")
         codes, unknown = self.catalog.codes(wanted)
-        if len(unknown) and flag(strict, "strict"):
+        if flag(strict, "strict") and len(unknown):
             raise UnknownItemError(tuple(int(i) for i in unknown))
         request = self.prepare(history, user, strict)
         codes = np.unique(codes)

@@ -20,6 +20,8 @@ import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ytrec_infer.artifact import sha256_file
+
 from .errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -45,15 +47,6 @@ def default_cache_dir() -> Path:
     return (
         Path(configured).expanduser() if configured else Path.home() / ".cache" / "ytrec" / "data"
     )
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def is_verified(folder: Path, files: Mapping[str, str]) -> bool:
@@ -184,7 +177,8 @@ def _pip_download(requirement: str, target: Path) -> Path:
         raise DataError(
             f"`pip download {requirement}` failed (exit {result.returncode}): {tail}\n"
             "Check access to your package index, or download the wheel "
-            f"recbole-1.2.1-py3-none-any.whl yourself and pass it as the local wheel."
+            "recbole-1.2.1-py3-none-any.whl yourself and pass it with "
+            "`ytrec data fetch movielens-100k --wheel PATH`."
         )
     wheels = sorted(target.glob("*.whl"))
     if len(wheels) != 1:
