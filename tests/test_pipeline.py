@@ -69,4 +69,6 @@ def test_cli_info_prints_the_verified_manifest(artifact_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["num_items"] == 1682 and summary["index"]["ef_search"] >= 100
-    assert "history" in summary["models"]["user_tower"] and "candidates" in summary["models"]["ranker"]
+    assert (
+        "history" in summary["models"]["user_tower"] and "candidates" in summary["models"]["ranker"]
+    )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 
-STAGES = ("ranked", "candidates", "popular")
+Stage = Literal["ranked", "candidates", "popular"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Recommendations(Sequence[Recommendation]):
     """
 
     items: tuple[Recommendation, ...]
-    stage: str
+    stage: Stage
     cold_start: bool = False
     unknown_ids: tuple[int, ...] = ()
 

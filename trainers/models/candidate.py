@@ -17,8 +17,6 @@ from trainers.config import CandidateConfig
 from trainers.models.layers import UserCategorical, masked_mean, mlp, powers
 from ytrec_infer.features import FeatureSchema
 
-USER_TOWER_INPUTS = ("history", "user_categorical", "age", "example_age")
-
 
 class CandidateModel(nn.Module):
     """User tower plus the softmax item vectors; ``forward`` is what gets exported to ONNX."""

@@ -16,15 +16,6 @@ from trainers.config import RankerConfig
 from trainers.models.layers import UserCategorical, masked_mean, mlp, powers
 from ytrec_infer.features import FeatureSchema
 
-RANKER_INPUTS = (
-    "history",
-    "candidates",
-    "retrieval_scores",
-    "user_categorical",
-    "age",
-    "seconds_since_last",
-)
-
 
 class Ranker(nn.Module):
     """Pointwise scorer of candidates; ``forward`` is what gets exported to ONNX."""
