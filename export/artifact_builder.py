@@ -22,7 +22,7 @@ from export.onnx_export import export_ranker, export_user_tower
 from trainers.config import TrainConfig
 from trainers.encoding import EncodedData
 from trainers.holdout import HoldoutSet
-from trainers.inference import rank_scores, retrieve_exact, user_vectors
+from trainers.inference import rank_scores, retrieve_candidates, user_vectors
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer import Recommender, artifact
 from ytrec_infer.artifact import TensorSpec
@@ -74,10 +74,7 @@ def _check_parity(
     rows = valid.user_rows[:PARITY_USERS]
     histories = valid.histories[:PARITY_USERS]
     gaps = valid.seconds_since_last[:PARITY_USERS]
-    torch_vectors = user_vectors(candidate_model, data, rows, histories)
-    codes, scores = retrieve_exact(
-        torch_vectors, candidate_model.item_matrix().detach(), histories, 100
-    )
+    torch_vectors, codes, scores = retrieve_candidates(candidate_model, data, rows, histories, 100)
     torch_logits = rank_scores(ranker, data, rows, histories, codes, scores, gaps)
     tower_diff = ranker_diff = 0.0
     for i, row in enumerate(rows):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from trainers.holdout import holdout_set
-from trainers.inference import rank_scores, retrieve_exact, user_vectors
+from trainers.inference import rank_scores, retrieve_candidates
 from ytrec_infer import artifact
 from ytrec_infer.features import pad_histories
 
@@ -61,9 +61,9 @@ def test_ranker_matches_torch(trained, sessions, count: int, n_candidates: int) 
     data = trained.data
     rows, histories, gaps = _requests(trained, max(count, 2), data.schema.max_history)
     rows, histories, gaps = rows[:count], histories[:count], gaps[:count]
-    vectors = user_vectors(trained.candidate_model, data, rows, histories)
-    item_matrix = trained.candidate_model.item_matrix().detach()
-    codes, scores = retrieve_exact(vectors, item_matrix, histories, n_candidates)
+    _, codes, scores = retrieve_candidates(
+        trained.candidate_model, data, rows, histories, n_candidates
+    )
     expected = rank_scores(trained.ranker, data, rows, histories, codes, scores, gaps)
     feeds = {
         "history": pad_histories(histories, data.schema.max_history),

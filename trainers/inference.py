@@ -60,6 +60,20 @@ def retrieve_exact(
     return np.concatenate(codes), np.concatenate(scores).astype(np.float32)
 
 
+def retrieve_candidates(
+    model: CandidateModel,
+    data: EncodedData,
+    user_rows: np.ndarray,
+    histories: Sequence[np.ndarray],
+    n: int,
+    example_age: np.ndarray | None = None,
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """Stage one in torch: user vectors, then the exact top-n codes and scores, history excluded."""
+    vectors = user_vectors(model, data, user_rows, histories, example_age)
+    codes, scores = retrieve_exact(vectors, model.item_matrix().detach(), histories, n)
+    return vectors, codes, scores
+
+
 @torch.inference_mode()
 def rank_scores(
     ranker: Ranker,

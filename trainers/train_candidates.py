@@ -20,7 +20,7 @@ from trainers.config import CandidateConfig
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, sample_positions
 from trainers.holdout import HoldoutSet
-from trainers.inference import retrieve_exact, user_vectors
+from trainers.inference import retrieve_candidates
 from trainers.metrics import hit_rate, target_ranks
 from trainers.models import CandidateModel
 from trainers.progress import EpochProgress
@@ -66,8 +66,7 @@ def validation_recall(
 ) -> float:
     """Recall@n of exact retrieval for the held-out items, history excluded."""
     model.eval()
-    vectors = user_vectors(model, data, holdout.user_rows, holdout.histories)
-    codes, _ = retrieve_exact(vectors, model.item_matrix().detach(), holdout.histories, n)
+    _, codes, _ = retrieve_candidates(model, data, holdout.user_rows, holdout.histories, n)
     return hit_rate(target_ranks(codes, holdout.targets), n)
 
 

@@ -21,7 +21,7 @@ from trainers.config import RankerConfig
 from trainers.encoding import EncodedData
 from trainers.examples import build_examples, last_positions
 from trainers.holdout import HoldoutSet
-from trainers.inference import rank_scores, reorder, retrieve_exact, user_vectors
+from trainers.inference import rank_scores, reorder, retrieve_candidates
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
 from trainers.progress import EpochProgress
@@ -40,9 +40,9 @@ def _training_lists(
     ex = build_examples(data, positions, data.schema.max_history)
     ratings = np.concatenate([data.train.ratings[s][p] for s, p in enumerate(positions)])
     histories = [row[row > 0] for row in ex.history]
-    vectors = user_vectors(candidate_model, data, ex.user_rows, histories)
-    item_matrix = candidate_model.item_matrix().detach()
-    codes, scores = retrieve_exact(vectors, item_matrix, histories, config.n_candidates)
+    _, codes, scores = retrieve_candidates(
+        candidate_model, data, ex.user_rows, histories, config.n_candidates
+    )
     retrieved = codes == ex.targets[:, None]
     rows = np.flatnonzero(retrieved.any(axis=1))
     k = config.negatives_per_positive
@@ -69,14 +69,18 @@ def _training_lists(
 
 
 def validation_ndcg(
-    ranker: Ranker, candidate_model: CandidateModel, data: EncodedData, valid: HoldoutSet, n: int
+    ranker: Ranker,
+    data: EncodedData,
+    valid: HoldoutSet,
+    codes: np.ndarray,
+    scores: np.ndarray,
 ) -> dict[str, float]:
-    """NDCG@10 of the two-stage list next to the candidate generator's own order."""
+    """NDCG@10 of the ranked validation candidates next to the candidate generator's own order.
+
+    ``codes``/``scores`` are the generator's retrieved candidates; they are computed once per
+    training run, since the generator does not change while the ranker trains.
+    """
     ranker.eval()
-    vectors = user_vectors(candidate_model, data, valid.user_rows, valid.histories)
-    codes, scores = retrieve_exact(
-        vectors, candidate_model.item_matrix().detach(), valid.histories, n
-    )
     logits = rank_scores(
         ranker, data, valid.user_rows, valid.histories, codes, scores, valid.seconds_since_last
     )
@@ -113,6 +117,9 @@ def train_ranker(
     )
     progress = EpochProgress(log, "ranker", config.epochs)
     tensors = {key: torch.from_numpy(value) for key, value in lists.items()}
+    _, valid_codes, valid_scores = retrieve_candidates(
+        candidate_model, data, valid.user_rows, valid.histories, config.n_candidates
+    )
     best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
     for epoch in range(config.epochs):
         ranker.train()
@@ -136,7 +143,7 @@ def train_ranker(
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-        metrics = validation_ndcg(ranker, candidate_model, data, valid, config.n_candidates)
+        metrics = validation_ndcg(ranker, data, valid, valid_codes, valid_scores)
         progress.epoch(epoch, float(np.mean(losses)), metrics)
         if metrics["valid_ndcg@10"] > best[0]:
             best = (metrics["valid_ndcg@10"], copy.deepcopy(ranker.state_dict()), metrics)

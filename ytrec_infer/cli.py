@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 import numpy as np
@@ -55,13 +53,6 @@ def _load(path: str) -> Recommender:
         return Recommender.load(path)
     except ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _emit(payload: Any, as_json: bool, render: Callable[[], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(payload, indent=2))
-    else:
-        render()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -211,7 +202,10 @@ def recommend(
         for rank, item in enumerate(result, 1):
             click.echo(f"{rank:>4}  {item.item_id:>6}  {item.score:>8.3f}  {item.title}")
 
-    _emit(result.to_dict(), as_json, render)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        render()
 
 
 @main.command()
