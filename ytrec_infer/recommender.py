@@ -11,13 +11,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from ytrec_infer.artifact import Manifest, read_manifest
 from ytrec_infer.catalog import Catalog, load_array
+from ytrec_infer.devices import check_device, device_providers, providers_device
 from ytrec_infer.errors import ArtifactError, UnknownItemError
+from ytrec_infer.exact_retrieval import ExactRetriever
 from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
 from ytrec_infer.results import Recommendation, Recommendations
@@ -27,6 +29,19 @@ from ytrec_infer.validation import flag, item_id_array, positive_int
 log = logging.getLogger(__name__)
 
 History = Sequence[int] | np.ndarray
+RETRIEVAL_MODES = ("hnsw", "exact")
+
+
+class Retriever(Protocol):
+    """Stage one: top-n codes and inner-product scores, skipping excluded codes."""
+
+    def search(
+        self, vector: np.ndarray, n: int, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def search_many(
+        self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
 
 @dataclass(frozen=True)
@@ -49,8 +64,9 @@ class Recommender:
         schema: FeatureSchema,
         user_tower: OnnxModel,
         ranker: OnnxModel,
-        retriever: HnswRetriever,
+        retriever: Retriever,
         item_vectors: np.ndarray,
+        device: str = "cpu",
     ) -> None:
         self.manifest = manifest
         self.catalog = catalog
@@ -59,6 +75,7 @@ class Recommender:
         self._ranker = ranker
         self._retriever = retriever
         self._item_vectors = item_vectors
+        self.device = device
         order = np.argsort(-catalog.popularity, kind="stable")
         self._popular_codes = order.astype(np.int64) + 1
         self._popular_share = (
@@ -67,16 +84,39 @@ class Recommender:
 
     @classmethod
     def load(
-        cls, path: str | Path, providers: Sequence[str] | None = None, threads: int | None = None
+        cls,
+        path: str | Path,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+        device: str | None = None,
+        retrieval: str | None = None,
+        float16: bool | None = None,
     ) -> Recommender:
         """Verify an artifact folder (manifest, sizes, sha256, index header) and load it.
 
-        ``providers`` are onnxruntime execution providers (default: CPU); ``threads`` is the
-        intra-op thread count of each network (default 1). Raises :class:`ArtifactError`.
+        ``device`` is ``"cpu"`` (default) or ``"cuda"``: the networks run on that device's
+        onnxruntime provider; a missing CUDA provider raises ``DeviceUnavailableError`` naming
+        the fix (``pip install 'ytrec-infer[gpu]'``), never a silent fallback. ``providers``
+        (an explicit onnxruntime provider list) is the alternative to ``device``.
+        ``retrieval`` is ``"hnsw"`` (the index; default on CPU) or ``"exact"`` (top-k over all
+        item vectors kept on the device; default on CUDA); ``float16`` stores those vectors as
+        float16 (default on CUDA). ``threads`` is the intra-op thread count of each network
+        (default 1). Raises :class:`ArtifactError` for a damaged artifact.
 
         >>> rec = Recommender.load("artifacts/ml100k")  # doctest: +SKIP
+        >>> gpu = Recommender.load("artifacts/ml100k", device="cuda")  # doctest: +SKIP
         """
-        chosen = resolve_providers(providers)
+        if device is not None and providers is not None:
+            raise ValueError("give device= or providers=, not both")
+        if device is not None:
+            chosen = device_providers(device)
+            on = check_device(device)
+        else:
+            chosen = resolve_providers(providers)
+            on = providers_device(chosen)
+        mode = retrieval if retrieval is not None else ("exact" if on == "cuda" else "hnsw")
+        if mode not in RETRIEVAL_MODES:
+            raise ValueError(f"retrieval must be one of {list(RETRIEVAL_MODES)}, got {mode!r}")
         if threads is not None:
             positive_int(threads, "threads")
         manifest = read_manifest(path)
@@ -93,18 +133,22 @@ class Recommender:
             )
             for name in ("user_tower", "ranker")
         }
-        retriever = HnswRetriever(manifest.path(manifest.index.file), manifest.index)
         vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
         item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
         if item_vectors.shape != (manifest.num_items, manifest.index.dim):
             raise ArtifactError(
                 vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
             )
+        retriever: Retriever
+        if mode == "exact":
+            retriever = ExactRetriever(item_vectors, on, float16, threads)
+        else:
+            retriever = HnswRetriever(manifest.path(manifest.index.file), manifest.index)
         log.info(
-            "loaded %s: %d items, ef=%d, providers=%s",
+            "loaded %s: %d items, %s retrieval, providers=%s",
             path,
             len(catalog),
-            retriever.ef_search,
+            mode,
             chosen,
         )
         return cls(
@@ -115,6 +159,7 @@ class Recommender:
             models["ranker"],
             retriever,
             item_vectors,
+            on,
         )
 
     @property
@@ -224,6 +269,84 @@ class Recommender:
         top = np.argsort(-logits, kind="stable")[:k]
         records = self._records(codes[top], logits[top], retrieval[top], logits[top])
         return Recommendations(records, "ranked", False, request.unknown_ids)
+
+    def recommend_batch(
+        self,
+        histories: Sequence[History],
+        k: int = 10,
+        users: Sequence[Mapping[str, Any] | None] | None = None,
+        n_candidates: int = 100,
+        exclude_history: bool = True,
+    ) -> list[Recommendations]:
+        """:meth:`recommend` for many users in one pass: one user-tower call, one retrieval
+        call and one ranker call for the whole batch (per distinct candidate count).
+
+        ``users`` (optional) gives each user's attributes, aligned with ``histories``. Results
+        equal those of :meth:`recommend` per user, up to ties and float rounding.
+
+        >>> [len(r) for r in rec.recommend_batch([[50, 172], [1, 2, 3]], k=5)]  # doctest: +SKIP
+        [5, 5]
+        """
+        k = positive_int(k, "k", self.num_items)
+        n_candidates = positive_int(n_candidates, "n_candidates", self.num_items)
+        if k > n_candidates:
+            raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
+        exclude_history = flag(exclude_history, "exclude_history")
+        if isinstance(histories, (str, bytes)) or not isinstance(histories, Sequence | np.ndarray):
+            raise TypeError("histories must be a sequence of histories (lists of item ids)")
+        if users is None:
+            users = [None] * len(histories)
+        elif len(users) != len(histories):
+            raise ValueError(f"users has {len(users)} entries for {len(histories)} histories")
+        requests = [self.prepare(h, u) for h, u in zip(histories, users)]
+        results: list[Recommendations | None] = [None] * len(requests)
+        warm = [i for i, r in enumerate(requests) if len(r.codes)]
+        for i in set(range(len(requests))) - set(warm):
+            results[i] = self._popular(requests[i], k, exclude_history)
+        if warm:
+            batch = [requests[i] for i in warm]
+            feeds = self._batch_feeds(batch)
+            vectors = self._user_tower.run(feeds).reshape(len(batch), -1)
+            excludes = [r.codes if exclude_history else r.codes[:0] for r in batch]
+            found = self._retriever.search_many(vectors, n_candidates, excludes)
+            for i, ranked in zip(warm, self._rank_batch(feeds, found, k)):
+                results[i] = Recommendations(ranked, "ranked", False, requests[i].unknown_ids)
+        return [r for r in results if r is not None]
+
+    def _batch_feeds(self, requests: Sequence[Request]) -> dict[str, np.ndarray]:
+        """The networks' user inputs for many requests, one row each."""
+        return {
+            "history": pad_histories([r.codes for r in requests], self.schema.max_history),
+            "user_categorical": np.stack([r.user.categorical for r in requests]),
+            "age": np.array([r.user.age for r in requests], dtype=np.float32),
+            "example_age": np.zeros(len(requests), dtype=np.float32),
+            "seconds_since_last": np.array(
+                [r.user.seconds_since_last for r in requests], dtype=np.float32
+            ),
+        }
+
+    def _rank_batch(
+        self,
+        feeds: Mapping[str, np.ndarray],
+        found: Sequence[tuple[np.ndarray, np.ndarray]],
+        k: int,
+    ) -> list[tuple[Recommendation, ...]]:
+        """Rank each row's candidates, one ranker call per distinct candidate count."""
+        out: list[tuple[Recommendation, ...]] = [()] * len(found)
+        counts = np.array([len(codes) for codes, _ in found])
+        for count in np.unique(counts[counts > 0]):
+            rows = np.flatnonzero(counts == count)
+            sub = {name: value[rows] for name, value in feeds.items()}
+            sub["candidates"] = np.stack([found[r][0] for r in rows])
+            sub["retrieval_scores"] = np.stack([found[r][1] for r in rows]).astype(np.float32)
+            logits = self._ranker.run(sub).reshape(len(rows), -1)
+            for row, row_logits in zip(rows, logits):
+                codes, retrieval = found[row]
+                top = np.argsort(-row_logits, kind="stable")[:k]
+                out[row] = self._records(
+                    codes[top], row_logits[top], retrieval[top], row_logits[top]
+                )
+        return out
 
     def candidates(
         self,

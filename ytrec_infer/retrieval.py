@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import hnswlib
@@ -49,3 +50,29 @@ class HnswRetriever:
             keep = ~np.isin(codes, excluded)
             codes, scores = codes[keep], scores[keep]
         return codes[:n], scores[:n]
+
+    def search_many(
+        self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`search` for each row of ``vectors`` [B, D]; rows asking for the same number
+        of neighbours share one hnswlib call, so each row gets exactly what :meth:`search`
+        would return (hnswlib's search depends on k only through max(ef, k))."""
+        if len(excludes) != len(vectors):
+            raise ValueError(f"{len(vectors)} query vectors but {len(excludes)} exclusion lists")
+        excluded = [np.unique(e) for e in excludes]
+        wanted = np.array([min(self.size, n + len(e)) for e in excluded], dtype=np.int64)
+        out: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        ] * len(vectors)
+        for k in np.unique(wanted[wanted > 0]):
+            rows = np.flatnonzero(wanted == k)
+            labels, distances = self.index.knn_query(
+                np.asarray(vectors[rows], dtype=np.float32), k=int(k), num_threads=1
+            )
+            for row, label, distance in zip(rows, labels, distances):
+                codes, scores = label.astype(np.int64), (1.0 - distance).astype(np.float32)
+                if len(excluded[row]):
+                    keep = ~np.isin(codes, excluded[row])
+                    codes, scores = codes[keep], scores[keep]
+                out[row] = (codes[:n], scores[:n])
+        return out

@@ -1,0 +1,50 @@
+"""Device selection: ``device="cpu" | "cuda"`` to onnxruntime providers, with no silent fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import onnxruntime as ort
+
+Device = Literal["cpu", "cuda"]
+DEVICES: tuple[Device, ...] = ("cpu", "cuda")
+CUDA_PROVIDER = "CUDAExecutionProvider"
+CPU_PROVIDER = "CPUExecutionProvider"
+GPU_INSTALL_HINT = (
+    "pip install 'ytrec-infer[gpu]' (onnxruntime-gpu, in place of onnxruntime) "
+    "on a machine with an NVIDIA GPU and CUDA"
+)
+
+
+class DeviceUnavailableError(RuntimeError):
+    """The requested device has no onnxruntime execution provider in this installation."""
+
+
+def check_device(device: str) -> Device:
+    """``device`` if it is one of :data:`DEVICES`; a ValueError naming the choices otherwise."""
+    if device == "cpu":
+        return "cpu"
+    if device == "cuda":
+        return "cuda"
+    raise ValueError(f"device must be one of {list(DEVICES)}, got {device!r}")
+
+
+def device_providers(device: str, available: Sequence[str] | None = None) -> list[str]:
+    """onnxruntime providers for ``device``; raises :class:`DeviceUnavailableError` naming the
+    fix when the CUDA provider is missing (the CPU provider is never used in its place)."""
+    checked = check_device(device)
+    if checked == "cpu":
+        return [CPU_PROVIDER]
+    have = list(ort.get_available_providers() if available is None else available)
+    if CUDA_PROVIDER not in have:
+        raise DeviceUnavailableError(
+            f"device='cuda' needs onnxruntime's {CUDA_PROVIDER}, which this installation lacks "
+            f"(onnxruntime {ort.__version__} has {have}); {GPU_INSTALL_HINT}"
+        )
+    return [CUDA_PROVIDER, CPU_PROVIDER]
+
+
+def providers_device(providers: Sequence[str]) -> Device:
+    """The device an explicit provider list runs on: ``cuda`` if it starts with CUDA."""
+    return "cuda" if providers and providers[0] == CUDA_PROVIDER else "cpu"

@@ -1,0 +1,135 @@
+"""Exact retrieval: the top items by inner product over the whole catalog, on CPU or GPU.
+
+The item matrix is copied once to the device (float16 on CUDA by default: half the bytes to
+read per query) and bound to the top-k graph of :mod:`ytrec_infer.topk_graph` with IO binding,
+so it never crosses the bus again; only queries go in and [B, k] results come out. Graphs are
+built at load for the catalog at hand (a few kilobytes each, one per k bucket, cached).
+
+With float16 vectors the device ranking can differ from float32 where scores are closer than
+float16 resolution, so more candidates than asked are fetched and re-scored in float32 on the
+host from the original vectors, which makes the returned scores and order those of float32.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from ytrec_infer.devices import Device, check_device, device_providers
+from ytrec_infer.onnx_model import session_options
+from ytrec_infer.topk_graph import build_topk_graph, item_factors, plan_topk
+
+K_MAX = 1024
+"""The item layout keeps blocked search possible up to this k; larger k use one wide TopK."""
+FLOAT16_MARGIN = 1.25
+"""Extra candidates fetched per float16 query before float32 re-scoring."""
+
+
+def _bucket(k: int, limit: int) -> int:
+    """``k`` rounded up to a power of two (at least 16), at most ``limit``: few cached graphs."""
+    return min(limit, max(16, 1 << (k - 1).bit_length()))
+
+
+class ExactRetriever:
+    """Exact top-n inner-product search of 1-based item codes over ``vectors`` [N, D].
+
+    ``device`` is ``"cpu"`` or ``"cuda"`` (the CUDA provider must be installed: nothing falls
+    back to the CPU silently); ``float16`` defaults to True on CUDA and False on CPU.
+    Thread-safe: each call binds its own inputs and outputs.
+    """
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        device: Device | str = "cpu",
+        float16: bool | None = None,
+        threads: int | None = None,
+    ) -> None:
+        if vectors.ndim != 2 or not len(vectors):
+            raise ValueError(f"item vectors must be a non-empty [N, D] matrix, got {vectors.shape}")
+        self.device: Device = check_device(device)
+        self.providers = device_providers(self.device)
+        self.float16 = self.device == "cuda" if float16 is None else bool(float16)
+        self.size, self.dim = (int(s) for s in vectors.shape)
+        self.factors = item_factors(self.size, min(K_MAX, self.size))
+        self._dtype = np.float16 if self.float16 else np.float32
+        self._host = vectors
+        self._threads = threads
+        layout = plan_topk(self.size, self.dim, 1, self.factors)
+        main = layout.main_items
+        ort_device = "cuda" if self.device == "cuda" else "cpu"
+        self._inputs: dict[str, ort.OrtValue] = {}
+        self._keep: list[np.ndarray] = []
+        for name, rows in (("items", vectors[:main]), ("tail_items", vectors[main:])):
+            if len(rows):
+                array = np.ascontiguousarray(rows, dtype=self._dtype)
+                self._keep.append(array)  # a CPU OrtValue borrows the numpy memory
+                self._inputs[name] = ort.OrtValue.ortvalue_from_numpy(array, ort_device, 0)
+        if self.device == "cuda":
+            self._keep.clear()
+        self._sessions: dict[int, ort.InferenceSession] = {}
+        self._lock = threading.Lock()
+
+    def session(self, k: int) -> ort.InferenceSession:
+        """The cached session of the top-``k`` graph (built on first use)."""
+        with self._lock:
+            if k not in self._sessions:
+                plan = plan_topk(self.size, self.dim, k, self.factors, self.float16)
+                self._sessions[k] = ort.InferenceSession(
+                    build_topk_graph(plan), session_options(self._threads), providers=self.providers
+                )
+            return self._sessions[k]
+
+    def topk(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw device top ``k``: scores [B, k] float32 and row indices [B, k] int64, best first."""
+        if not 1 <= k <= self.size:
+            raise ValueError(f"k must be in 1..{self.size}, got {k}")
+        queries = np.ascontiguousarray(queries, dtype=self._dtype).reshape(-1, self.dim)
+        session = self.session(k)
+        binding = session.io_binding()
+        binding.bind_cpu_input("queries", queries)
+        for name, value in self._inputs.items():
+            binding.bind_ortvalue_input(name, value)
+        binding.bind_output("scores", "cpu")
+        binding.bind_output("indices", "cpu")
+        session.run_with_iobinding(binding)
+        scores, indices = binding.copy_outputs_to_cpu()
+        return np.asarray(scores, dtype=np.float32), np.asarray(indices, dtype=np.int64)
+
+    def search_many(
+        self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Top ``n`` codes and scores per row of ``vectors`` [B, D], each row skipping its
+        ``excludes`` codes; one device call for the whole batch."""
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(excludes) != len(vectors):
+            raise ValueError(f"{len(vectors)} query vectors but {len(excludes)} exclusion lists")
+        excluded = [np.unique(e) for e in excludes]
+        need = n + max((len(e) for e in excluded), default=0)
+        if self.float16:
+            need = int(need * FLOAT16_MARGIN) + 1
+        k = _bucket(need, self.size)
+        scores, rows = self.topk(vectors, k)
+        out = []
+        for vector, drop, row_scores, row_ids in zip(vectors, excluded, scores, rows):
+            codes = row_ids + 1
+            if self.float16:
+                row_scores = (np.asarray(self._host[row_ids], np.float32) @ vector).astype(
+                    np.float32
+                )
+                order = np.argsort(-row_scores, kind="stable")
+                codes, row_scores = codes[order], row_scores[order]
+            if len(drop):
+                keep = ~np.isin(codes, drop)
+                codes, row_scores = codes[keep], row_scores[keep]
+            out.append((codes[:n], row_scores[:n]))
+        return out
+
+    def search(
+        self, vector: np.ndarray, n: int, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` codes by inner product with ``vector`` [D], skipping the ``exclude`` codes."""
+        return self.search_many(vector.reshape(1, -1), n, [exclude])[0]
