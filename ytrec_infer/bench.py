@@ -25,6 +25,7 @@ import click
 import numpy as np
 
 from ytrec_infer.catalog import Catalog
+from ytrec_infer.devices import DeviceUnavailableError
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.recommender import Recommender
 
@@ -153,11 +154,14 @@ def resident_memory_mb() -> tuple[float | None, str | None]:
     return peak / scale, "ru_maxrss"
 
 
-def load_timed(path: str | Path, threads: int | None = None) -> tuple[Recommender, LoadStats]:
-    """Load an artifact, timing ``Recommender.load`` and reading memory before and after."""
+def load_timed(
+    path: str | Path, threads: int | None = None, device: str = "cpu"
+) -> tuple[Recommender, LoadStats]:
+    """Load an artifact on ``device``, timing ``Recommender.load`` and reading memory before
+    and after."""
     before, _ = resident_memory_mb()
     start = time.perf_counter_ns()
-    rec = Recommender.load(path, threads=threads)
+    rec = Recommender.load(path, threads=threads, device=device)
     seconds = (time.perf_counter_ns() - start) / 1e9
     after, source = resident_memory_mb()
     return rec, LoadStats(seconds, after, before, source)
@@ -334,6 +338,13 @@ def format_table(result: BenchResult) -> str:
     help="Seed of the synthetic histories.",
 )
 @click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    type=click.Choice(["cpu", "cuda"]),
+    help="Run the networks (and, on cuda, exact retrieval) on this device.",
+)
+@click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -348,13 +359,14 @@ def main(
     n_candidates: int,
     threads: int,
     seed: int,
+    device: str,
     json_path: Path | None,
 ) -> None:
     """Measure load time, memory and per-stage single-request latency of an ARTIFACT folder."""
     settings = Settings(requests, warmup, history_length, k, n_candidates, threads, seed)
     try:
-        rec, load = load_timed(artifact, threads)
-    except ArtifactError as exc:
+        rec, load = load_timed(artifact, threads, device)
+    except (ArtifactError, DeviceUnavailableError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
         settings.check(rec.num_items)

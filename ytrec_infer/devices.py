@@ -48,3 +48,19 @@ def device_providers(device: str, available: Sequence[str] | None = None) -> lis
 def providers_device(providers: Sequence[str]) -> Device:
     """The device an explicit provider list runs on: ``cuda`` if it starts with CUDA."""
     return "cuda" if providers and providers[0] == CUDA_PROVIDER else "cpu"
+
+
+def provider_options(providers: Sequence[str]) -> list[str | tuple[str, dict[str, str]]]:
+    """``providers`` with TF32 turned off on CUDA, so float32 matrix products stay float32."""
+    return [(p, {"use_tf32": "0"}) if p == CUDA_PROVIDER else p for p in providers]
+
+
+def ensure_on_device(session: ort.InferenceSession, device: str, what: str) -> None:
+    """Raise if a CUDA session came up on the CPU (onnxruntime does that, with only a warning,
+    when the CUDA or cuDNN libraries fail to load)."""
+    if device == "cuda" and session.get_providers()[0] != CUDA_PROVIDER:
+        raise DeviceUnavailableError(
+            f"{what}: onnxruntime could not start {CUDA_PROVIDER} (it fell back to "
+            f"{session.get_providers()}); check that the CUDA and cuDNN libraries onnxruntime-gpu "
+            f"{ort.__version__} needs are installed (see docs/gpu.md)"
+        )

@@ -18,7 +18,13 @@ from collections.abc import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from ytrec_infer.devices import Device, check_device, device_providers
+from ytrec_infer.devices import (
+    Device,
+    check_device,
+    device_providers,
+    ensure_on_device,
+    provider_options,
+)
 from ytrec_infer.onnx_model import session_options
 from ytrec_infer.topk_graph import build_topk_graph, item_factors, plan_topk
 
@@ -78,9 +84,13 @@ class ExactRetriever:
         with self._lock:
             if k not in self._sessions:
                 plan = plan_topk(self.size, self.dim, k, self.factors, self.float16)
-                self._sessions[k] = ort.InferenceSession(
-                    build_topk_graph(plan), session_options(self._threads), providers=self.providers
+                session = ort.InferenceSession(
+                    build_topk_graph(plan),
+                    session_options(self._threads),
+                    providers=provider_options(self.providers),
                 )
+                ensure_on_device(session, self.device, f"exact top-{k} retrieval")
+                self._sessions[k] = session
             return self._sessions[k]
 
     def topk(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,12 @@ import numpy as np
 
 from ytrec_infer.artifact import Manifest, read_manifest
 from ytrec_infer.catalog import Catalog, load_array
-from ytrec_infer.devices import check_device, device_providers, providers_device
+from ytrec_infer.devices import (
+    check_device,
+    device_providers,
+    ensure_on_device,
+    providers_device,
+)
 from ytrec_infer.errors import ArtifactError, UnknownItemError
 from ytrec_infer.exact_retrieval import ExactRetriever
 from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
@@ -133,6 +138,8 @@ class Recommender:
             )
             for name in ("user_tower", "ranker")
         }
+        for name, model in models.items():
+            ensure_on_device(model.session, on, name)
         vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
         item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
         if item_vectors.shape != (manifest.num_items, manifest.index.dim):

@@ -1,0 +1,187 @@
+"""Exact top-k retrieval on onnxruntime: the blocked graph against the naive MatMul + TopK graph.
+
+For each synthetic catalog size, batch size and dtype: the graph alone (queries, item matrix
+and outputs on the device through IO binding), recall@k of its result against numpy's exact
+float32 top-k, and the served path (``ExactRetriever.search_many``: host queries in, host
+codes out, float32 re-scoring of float16 results). Every variant runs in its own try block,
+so one failure is recorded and the rest still run.
+
+    python benchmarks/gpu/retrieval_bench.py --device cuda --sizes 100000 1000000 10000000 --out r.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    environment,
+    exact_topk,
+    preload_cuda,
+    providers,
+    recall,
+    synthetic_catalog,
+    time_calls,
+    write_json,
+)
+
+from ytrec_infer.exact_retrieval import ExactRetriever  # noqa: E402
+from ytrec_infer.onnx_model import session_options  # noqa: E402
+from ytrec_infer.topk_graph import TopKPlan, build_topk_graph, item_factors, plan_topk  # noqa: E402
+
+K = 100
+RECALL_QUERIES = 64
+
+
+def graph_variant(
+    plan: TopKPlan,
+    items: np.ndarray,
+    queries: np.ndarray,
+    device: str,
+    cuda_graph: bool,
+    reps: int,
+    budget: float,
+) -> tuple[dict[str, float], np.ndarray]:
+    """Time one graph with every input and output bound on the device; returns its indices."""
+    dtype = np.float16 if plan.float16 else np.float32
+    place = "cuda" if device == "cuda" else "cpu"
+    options = session_options(None if device == "cuda" else 0)
+    session = ort.InferenceSession(
+        build_topk_graph(plan), options, providers=providers(device, cuda_graph)
+    )
+    if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
+        raise RuntimeError(f"session fell back to {session.get_providers()}")
+    host = {"queries": np.ascontiguousarray(queries, dtype=dtype)}
+    if plan.main_items:
+        host["items"] = np.ascontiguousarray(items[: plan.main_items], dtype=dtype)
+    if plan.tail_items:
+        host["tail_items"] = np.ascontiguousarray(items[plan.main_items :], dtype=dtype)
+    values = {name: ort.OrtValue.ortvalue_from_numpy(a, place, 0) for name, a in host.items()}
+    binding = session.io_binding()
+    for name, value in values.items():
+        binding.bind_ortvalue_input(name, value)
+    outputs = {
+        "scores": ort.OrtValue.ortvalue_from_shape_and_type([len(queries), plan.k], np.float32, place, 0),
+        "indices": ort.OrtValue.ortvalue_from_shape_and_type([len(queries), plan.k], np.int64, place, 0),
+    }
+    for name, value in outputs.items():
+        binding.bind_ortvalue_output(name, value)
+    run_options = ort.RunOptions()
+    stats = time_calls(lambda: session.run_with_iobinding(binding, run_options), reps, budget)
+    indices = outputs["indices"].numpy()
+    del values, binding, session
+    return stats, indices
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", choices=["cpu", "cuda"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 256])
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--budget", type=float, default=1.5, help="seconds per timed variant")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if args.device == "cuda":
+        preload_cuda()
+    started = time.time()
+    rows: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"environment": environment(), "k": K, "dim": args.dim, "rows": rows}
+    for size in args.sizes:
+        t0 = time.time()
+        items, queries = synthetic_catalog(size, args.dim, seed=size)
+        truth = exact_topk(items, queries[:RECALL_QUERIES], K)
+        print(f"catalog {size}: data + numpy reference in {time.time() - t0:.1f} s", flush=True)
+        factors = item_factors(size, K)
+        for batch in args.batches:
+            q = queries[:batch]
+            variants = [
+                ("naive", False, False),
+                ("naive", True, False),
+                ("blocked", False, False),
+                ("blocked", True, False),
+            ]
+            if args.device == "cuda":
+                variants.append(("blocked", True, True))
+            for kind, half, cuda_graph in variants:
+                row: dict[str, Any] = {
+                    "n_items": size,
+                    "batch": batch,
+                    "graph": kind,
+                    "dtype": "float16" if half else "float32",
+                    "cuda_graph": cuda_graph,
+                }
+                try:
+                    plan = (
+                        plan_topk(size, args.dim, K, factors, half)
+                        if kind == "blocked"
+                        else TopKPlan(size, args.dim, K, (), 0, half)
+                    )
+                    row.update(factors=list(plan.factors[: plan.levels]), tail=plan.tail_items)
+                    stats, found = graph_variant(
+                        plan, items, q, args.device, cuda_graph, args.reps, args.budget
+                    )
+                    row.update(stats)
+                    row["recall_at_100"] = recall(found, truth)
+                except Exception as exc:
+                    row["error"] = f"{type(exc).__name__}: {exc}"[:500]
+                    traceback.print_exc()
+                rows.append(row)
+                print({k: v for k, v in row.items() if k not in ("p10_ms", "p90_ms")}, flush=True)
+            row = {"n_items": size, "batch": batch, "graph": "served", "dtype": None}
+            try:
+                retriever = ExactRetriever(items, args.device)
+                row["dtype"] = "float16" if retriever.float16 else "float32"
+                excludes = [np.zeros(0, np.int64)] * batch
+                row.update(
+                    time_calls(lambda: retriever.search_many(q, K, excludes), args.reps, args.budget)
+                )
+                found = np.stack([c for c, _ in retriever.search_many(q, K, excludes)]) - 1
+                row["recall_at_100"] = recall(found, truth)
+                del retriever
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {exc}"[:500]
+                traceback.print_exc()
+            rows.append(row)
+            print(row, flush=True)
+            write_json(args.out, result)
+        del items, queries
+    result["ratios"] = ratios(rows)
+    result["seconds"] = time.time() - started
+    write_json(args.out, result)
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """naive / blocked median time for each size, batch and dtype measured in this run."""
+    out = []
+    for row in rows:
+        if row["graph"] != "blocked" or row.get("cuda_graph") or "median_ms" not in row:
+            continue
+        naive = next(
+            (
+                r for r in rows
+                if r["graph"] == "naive" and "median_ms" in r
+                and (r["n_items"], r["batch"], r["dtype"]) == (row["n_items"], row["batch"], row["dtype"])
+            ),
+            None,
+        )
+        if naive is not None:
+            out.append({
+                "n_items": row["n_items"], "batch": row["batch"], "dtype": row["dtype"],
+                "naive_ms": naive["median_ms"], "blocked_ms": row["median_ms"],
+                "speedup": naive["median_ms"] / row["median_ms"],
+            })
+    return out
+
+
+if __name__ == "__main__":
+    main()
