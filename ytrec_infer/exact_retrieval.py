@@ -30,6 +30,9 @@ from ytrec_infer.topk_graph import build_topk_graph, item_factors, plan_topk
 
 K_MAX = 1024
 """The item layout keeps blocked search possible up to this k; larger k use one wide TopK."""
+MAX_ELEMENTS = 2**31 - 1
+"""cuDNN (behind MaxPool/ReduceMax on CUDA) refuses tensors of more elements: [B, N] scores of
+larger batches are computed in several calls of fewer query rows."""
 FLOAT16_MARGIN = 1.25
 """Extra candidates fetched per float16 query before float32 re-scoring."""
 
@@ -53,6 +56,8 @@ class ExactRetriever:
         device: Device | str = "cpu",
         float16: bool | None = None,
         threads: int | None = None,
+        reduce: str = "maxpool",
+        items_major: bool = False,
     ) -> None:
         if vectors.ndim != 2 or not len(vectors):
             raise ValueError(f"item vectors must be a non-empty [N, D] matrix, got {vectors.shape}")
@@ -64,6 +69,7 @@ class ExactRetriever:
         self._dtype = np.float16 if self.float16 else np.float32
         self._host = vectors
         self._threads = threads
+        self._reduce, self._items_major = reduce, items_major
         layout = plan_topk(self.size, self.dim, 1, self.factors)
         main = layout.main_items
         ort_device = "cuda" if self.device == "cuda" else "cpu"
@@ -83,7 +89,15 @@ class ExactRetriever:
         """The cached session of the top-``k`` graph (built on first use)."""
         with self._lock:
             if k not in self._sessions:
-                plan = plan_topk(self.size, self.dim, k, self.factors, self.float16)
+                plan = plan_topk(
+                    self.size,
+                    self.dim,
+                    k,
+                    self.factors,
+                    self.float16,
+                    self._reduce,
+                    self._items_major,
+                )
                 session = ort.InferenceSession(
                     build_topk_graph(plan),
                     session_options(self._threads),
@@ -99,15 +113,20 @@ class ExactRetriever:
             raise ValueError(f"k must be in 1..{self.size}, got {k}")
         queries = np.ascontiguousarray(queries, dtype=self._dtype).reshape(-1, self.dim)
         session = self.session(k)
-        binding = session.io_binding()
-        binding.bind_cpu_input("queries", queries)
-        for name, value in self._inputs.items():
-            binding.bind_ortvalue_input(name, value)
-        binding.bind_output("scores", "cpu")
-        binding.bind_output("indices", "cpu")
-        session.run_with_iobinding(binding)
-        scores, indices = binding.copy_outputs_to_cpu()
-        return np.asarray(scores, dtype=np.float32), np.asarray(indices, dtype=np.int64)
+        rows = max(1, MAX_ELEMENTS // self.size)
+        scores, indices = [], []
+        for start in range(0, len(queries), rows):
+            binding = session.io_binding()
+            binding.bind_cpu_input("queries", queries[start : start + rows])
+            for name, value in self._inputs.items():
+                binding.bind_ortvalue_input(name, value)
+            binding.bind_output("scores", "cpu")
+            binding.bind_output("indices", "cpu")
+            session.run_with_iobinding(binding)
+            part_scores, part_indices = binding.copy_outputs_to_cpu()
+            scores.append(np.asarray(part_scores, dtype=np.float32))
+            indices.append(np.asarray(part_indices, dtype=np.int64))
+        return np.concatenate(scores), np.concatenate(indices)
 
     def search_many(
         self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
@@ -123,15 +142,15 @@ class ExactRetriever:
             need = int(need * FLOAT16_MARGIN) + 1
         k = _bucket(need, self.size)
         scores, rows = self.topk(vectors, k)
+        if self.float16:
+            found = np.asarray(self._host[rows.reshape(-1)], dtype=np.float32)
+            scores = np.einsum("bkd,bd->bk", found.reshape(*rows.shape, self.dim), vectors)
+            order = np.argsort(-scores, axis=1, kind="stable")
+            scores = np.take_along_axis(scores, order, 1).astype(np.float32)
+            rows = np.take_along_axis(rows, order, 1)
         out = []
-        for vector, drop, row_scores, row_ids in zip(vectors, excluded, scores, rows):
+        for drop, row_scores, row_ids in zip(excluded, scores, rows):
             codes = row_ids + 1
-            if self.float16:
-                row_scores = (np.asarray(self._host[row_ids], np.float32) @ vector).astype(
-                    np.float32
-                )
-                order = np.argsort(-row_scores, kind="stable")
-                codes, row_scores = codes[order], row_scores[order]
             if len(drop):
                 keep = ~np.isin(codes, drop)
                 codes, row_scores = codes[keep], row_scores[keep]

@@ -53,7 +53,11 @@ class OnnxModel:
     """A loaded network whose declared inputs and outputs match the manifest's schema."""
 
     def __init__(
-        self, path: Path, spec: ModelSpec, providers: list[str], threads: int | None
+        self,
+        path: Path,
+        spec: ModelSpec,
+        providers: Sequence[str | tuple[str, dict[str, str]]],
+        threads: int | None,
     ) -> None:
         try:
             self.session = ort.InferenceSession(

@@ -106,9 +106,11 @@ class Graph:
         self.constants[name] = np.asarray(values, dtype=np.int64)
         return name
 
-    def add(self, op: str, inputs: Sequence[str], output: str, **ints: int) -> str:
-        """Append a single-output node with integer attributes; returns its output name."""
-        self.nodes.append(Node(op, list(inputs), [output], dict(ints)))
+    def add(self, op: str, inputs: Sequence[str], output: str, **attrs: int | list[int]) -> str:
+        """Append a single-output node with int / int-list attributes; returns its output."""
+        ints = {key: v for key, v in attrs.items() if isinstance(v, int)}
+        lists = {key: v for key, v in attrs.items() if isinstance(v, list)}
+        self.nodes.append(Node(op, list(inputs), [output], ints, lists))
         return output
 
     def add_node(self, node: Node) -> None:

@@ -21,6 +21,7 @@ from ytrec_infer.devices import (
     check_device,
     device_providers,
     ensure_on_device,
+    provider_options,
     providers_device,
 )
 from ytrec_infer.errors import ArtifactError, UnknownItemError
@@ -134,7 +135,10 @@ class Recommender:
         catalog = Catalog.load(manifest)
         models = {
             name: OnnxModel(
-                manifest.path(manifest.models[name].file), manifest.models[name], chosen, threads
+                manifest.path(manifest.models[name].file),
+                manifest.models[name],
+                provider_options(chosen),
+                threads,
             )
             for name in ("user_tower", "ranker")
         }

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from ytrec_infer.onnx_proto import FLOAT, FLOAT16, INT64, Graph, Node
 
+REDUCTIONS = ("maxpool", "reducemax")
 TOP_WIDTH = 4096
 """The blocked plan adds levels until the top level has at most this many entries."""
 
@@ -46,6 +47,11 @@ class TopKPlan:
     factors: tuple[int, ...] = ()
     levels: int = 0
     float16: bool = False
+    reduce: str = "maxpool"
+    """How block maxima are taken: ``maxpool`` (MaxPool) or ``reducemax`` (ReduceMax)."""
+    items_major: bool = False
+    """Compute the [N, B] score matrix (items x queries) instead of [B, N], so the first block
+    max reads contiguous rows of B; only that level differs."""
 
     @property
     def main_items(self) -> int:
@@ -84,7 +90,13 @@ def item_factors(
 
 
 def plan_topk(
-    num_items: int, dim: int, k: int, factors: tuple[int, ...], float16: bool = False
+    num_items: int,
+    dim: int,
+    k: int,
+    factors: tuple[int, ...],
+    float16: bool = False,
+    reduce: str = "maxpool",
+    items_major: bool = False,
 ) -> TopKPlan:
     """The plan for top ``k`` over a catalog laid out by ``factors``: as many levels as keep at
     least ``k`` entries at the top (and at least 4k items per block of the lowest level's
@@ -98,7 +110,9 @@ def plan_topk(
             break
         width //= factor
         levels += 1
-    return TopKPlan(num_items, dim, k, factors, levels, float16)
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
+    return TopKPlan(num_items, dim, k, factors, levels, float16, reduce, items_major)
 
 
 def _topk(graph: Graph, values: str, k: str, prefix: str) -> tuple[str, str]:
@@ -148,17 +162,20 @@ def build_topk_graph(plan: TopKPlan) -> bytes:
 
 def _blocked(g: Graph, plan: TopKPlan, k: str) -> tuple[str, str]:
     """Nodes of the block-max pruning over the ``items`` input; returns (values, item ids)."""
-    levels = [g.add("Gemm", ["queries", "items"], "scores_0", transB=1)]
     width = plan.main_items
     factors = plan.factors[: plan.levels]
+    if plan.items_major:
+        levels = [g.add("Gemm", ["items", "queries"], "scores_0", transB=1)]
+        width //= factors[0]
+        by_item = _block_max_items_major(g, plan.reduce, levels[0], factors[0], width)
+        levels.append(g.add("Transpose", [by_item], "max_1", perm=[1, 0]))
+    else:
+        levels = [g.add("Gemm", ["queries", "items"], "scores_0", transB=1)]
     for level, factor in enumerate(factors, start=1):
+        if level == 1 and plan.items_major:
+            continue
         width //= factor
-        shape = g.const(f"shape_{level}", [0, width, factor])
-        grouped = g.add("Reshape", [levels[-1], shape], f"grouped_{level}")
-        g.add_node(
-            Node("ReduceMax", [grouped], [f"max_{level}"], {"keepdims": 0}, {"axes": [-1]})
-        )
-        levels.append(f"max_{level}")
+        levels.append(_block_max(g, plan.reduce, levels[-1], factor, width, level))
     values, winners = _topk(g, levels[-1], k, f"top_{len(factors)}")
     flat = g.const("flat_shape", [0, -1])
     unsqueeze_axes = g.const("axis_2", [2])
@@ -169,10 +186,46 @@ def _blocked(g: Graph, plan: TopKPlan, k: str) -> tuple[str, str]:
         start = g.add("Mul", [start, g.const(f"factor_{level}", [factor])], f"first_{level}")
         children = g.add("Add", [start, g.const(f"offsets_{level}", range(factor))], f"ch_{level}")
         children = g.add("Reshape", [children, flat], f"children_{below}")
-        gathered = g.add("GatherElements", [levels[below], children], f"cand_{below}", axis=1)
+        if below == 0 and plan.items_major:
+            by_item = g.add("Transpose", [children], "children_by_item", perm=[1, 0])
+            picked = g.add("GatherElements", [levels[0], by_item], "cand_by_item", axis=0)
+            gathered = g.add("Transpose", [picked], f"cand_{below}", perm=[1, 0])
+        else:
+            gathered = g.add(
+                "GatherElements", [levels[below], children], f"cand_{below}", axis=1
+            )
         values, pos = _topk(g, gathered, k, f"top_{below}")
         winners = g.add("GatherElements", [children, pos], f"winners_at_{below}", axis=1)
     return values, winners
+
+
+def _block_max(g: Graph, reduce: str, values: str, factor: int, width: int, level: int) -> str:
+    """[B, width] maxima of consecutive runs of ``factor`` entries of ``values`` [B, width * f]."""
+    out = f"max_{level}"
+    if reduce == "reducemax":
+        shape = g.const(f"shape_{level}", [0, width, factor])
+        grouped = g.add("Reshape", [values, shape], f"grouped_{level}")
+        g.add_node(Node("ReduceMax", [grouped], [out], {"keepdims": 0}, {"axes": [-1]}))
+        return out
+    rows = g.add("Reshape", [values, g.const(f"rows_shape_{level}", [0, 1, -1])], f"rows_{level}")
+    pooled = [f"pooled_{level}"]
+    sizes = {"kernel_shape": [factor], "strides": [factor]}
+    g.add_node(Node("MaxPool", [rows], pooled, {}, sizes))
+    return g.add("Reshape", [pooled[0], g.const(f"flat_{level}", [0, -1])], out)
+
+
+def _block_max_items_major(g: Graph, reduce: str, values: str, factor: int, width: int) -> str:
+    """[width, B] maxima of consecutive runs of ``factor`` rows of ``values`` [width * f, B]."""
+    if reduce == "reducemax":
+        shape = g.const("items_major_shape", [width, factor, -1])
+        grouped = g.add("Reshape", [values, shape], "items_major_grouped")
+        g.add_node(Node("ReduceMax", [grouped], ["items_major_max"], {"keepdims": 0}, {"axes": [1]}))
+        return "items_major_max"
+    image = g.add("Reshape", [values, g.const("image_shape", [1, 1, width * factor, -1])], "image")
+    sizes = {"kernel_shape": [factor, 1], "strides": [factor, 1]}
+    g.add_node(Node("MaxPool", [image], ["items_major_pooled"], {}, sizes))
+    shape = g.const("items_major_flat", [width, -1])
+    return g.add("Reshape", ["items_major_pooled", shape], "items_major_max")
 
 
 def build_naive_graph(num_items: int, dim: int, k: int, float16: bool = False) -> bytes:

@@ -33,12 +33,15 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from ytrec_infer.exact_retrieval import ExactRetriever  # noqa: E402
+from ytrec_infer.exact_retrieval import MAX_ELEMENTS, ExactRetriever  # noqa: E402
 from ytrec_infer.onnx_model import session_options  # noqa: E402
+from ytrec_infer.onnx_proto import FLOAT, FLOAT16, Graph  # noqa: E402
 from ytrec_infer.topk_graph import TopKPlan, build_topk_graph, item_factors, plan_topk  # noqa: E402
 
 K = 100
 RECALL_QUERIES = 64
+STAGE_BATCH = 256
+"""Batch at which the first stages alone (MatMul; MatMul + block max) are timed too."""
 
 
 def graph_variant(
@@ -59,26 +62,67 @@ def graph_variant(
     )
     if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
         raise RuntimeError(f"session fell back to {session.get_providers()}")
-    host = {"queries": np.ascontiguousarray(queries, dtype=dtype)}
+    host: dict[str, np.ndarray] = {}
     if plan.main_items:
         host["items"] = np.ascontiguousarray(items[: plan.main_items], dtype=dtype)
     if plan.tail_items:
         host["tail_items"] = np.ascontiguousarray(items[plan.main_items :], dtype=dtype)
     values = {name: ort.OrtValue.ortvalue_from_numpy(a, place, 0) for name, a in host.items()}
-    binding = session.io_binding()
-    for name, value in values.items():
-        binding.bind_ortvalue_input(name, value)
-    outputs = {
-        "scores": ort.OrtValue.ortvalue_from_shape_and_type([len(queries), plan.k], np.float32, place, 0),
-        "indices": ort.OrtValue.ortvalue_from_shape_and_type([len(queries), plan.k], np.int64, place, 0),
-    }
-    for name, value in outputs.items():
-        binding.bind_ortvalue_output(name, value)
-    run_options = ort.RunOptions()
-    stats = time_calls(lambda: session.run_with_iobinding(binding, run_options), reps, budget)
-    indices = outputs["indices"].numpy()
-    del values, binding, session
+    rows = max(1, MAX_ELEMENTS // plan.num_items)
+    bindings, outputs = [], []
+    for start in range(0, len(queries), rows):
+        part = np.ascontiguousarray(queries[start : start + rows], dtype=dtype)
+        binding = session.io_binding()
+        keep = {"queries": ort.OrtValue.ortvalue_from_numpy(part, place, 0)}
+        for name, value in {**values, **keep}.items():
+            binding.bind_ortvalue_input(name, value)
+        shape = [len(part), plan.k]
+        keep["scores"] = ort.OrtValue.ortvalue_from_shape_and_type(shape, np.float32, place, 0)
+        keep["indices"] = ort.OrtValue.ortvalue_from_shape_and_type(shape, np.int64, place, 0)
+        binding.bind_ortvalue_output("scores", keep["scores"])
+        binding.bind_ortvalue_output("indices", keep["indices"])
+        bindings.append(binding)
+        outputs.append(keep)
+
+    def run() -> None:
+        for binding in bindings:
+            session.run_with_iobinding(binding)
+
+    stats = time_calls(run, reps, budget)
+    stats["calls"] = len(bindings)
+    indices = np.concatenate([o["indices"].numpy() for o in outputs])
+    del values, bindings, outputs, session
     return stats, indices
+
+
+def stage_variant(
+    items: np.ndarray, queries: np.ndarray, reduce: str | None, reps: int, budget: float
+) -> dict[str, float]:
+    """Time the MatMul alone (``reduce`` None) or MatMul + max of blocks of 32, float16, on
+    CUDA, with the [B, N] or [B, N / 32] result left on the device."""
+    n, dim = items.shape
+    g = Graph(f"stage_{reduce}")
+    g.inputs += [("queries", FLOAT16, ["batch", dim]), ("items", FLOAT16, [n, dim])]
+    out = g.add("Gemm", ["queries", "items"], "scores" if reduce is None else "s", transB=1)
+    width = n
+    if reduce is not None:
+        from ytrec_infer.topk_graph import _block_max
+
+        width = n // 32
+        g.add("Identity", [_block_max(g, reduce, out, 32, width, 1)], "scores")
+    g.outputs.append(("scores", FLOAT16, ["batch", width]))
+    session = ort.InferenceSession(g.to_bytes(), session_options(None), providers=providers("cuda"))
+    binding = session.io_binding()
+    host = {
+        "queries": np.ascontiguousarray(queries, np.float16),
+        "items": np.ascontiguousarray(items[: width * (n // width)], np.float16),
+    }
+    keep = {k: ort.OrtValue.ortvalue_from_numpy(v, "cuda", 0) for k, v in host.items()}
+    for name, value in keep.items():
+        binding.bind_ortvalue_input(name, value)
+    result = ort.OrtValue.ortvalue_from_shape_and_type([len(queries), width], np.float16, "cuda", 0)
+    binding.bind_ortvalue_output("scores", result)
+    return time_calls(lambda: session.run_with_iobinding(binding), reps, budget)
 
 
 def main() -> None:
@@ -105,24 +149,29 @@ def main() -> None:
         for batch in args.batches:
             q = queries[:batch]
             variants = [
-                ("naive", False, False),
-                ("naive", True, False),
-                ("blocked", False, False),
-                ("blocked", True, False),
+                ("naive", False, False, "maxpool", False),
+                ("naive", True, False, "maxpool", False),
+                ("blocked", False, False, "maxpool", False),
+                ("blocked", True, False, "maxpool", False),
+                ("blocked", True, False, "reducemax", False),
+                ("blocked", True, False, "maxpool", True),
+                ("blocked", True, False, "reducemax", True),
             ]
             if args.device == "cuda":
-                variants.append(("blocked", True, True))
-            for kind, half, cuda_graph in variants:
+                variants.append(("blocked", True, True, "maxpool", False))
+            for kind, half, cuda_graph, reduce, items_major in variants:
                 row: dict[str, Any] = {
                     "n_items": size,
                     "batch": batch,
                     "graph": kind,
                     "dtype": "float16" if half else "float32",
                     "cuda_graph": cuda_graph,
+                    "reduce": reduce if kind == "blocked" else None,
+                    "items_major": items_major,
                 }
                 try:
                     plan = (
-                        plan_topk(size, args.dim, K, factors, half)
+                        plan_topk(size, args.dim, K, factors, half, reduce, items_major)
                         if kind == "blocked"
                         else TopKPlan(size, args.dim, K, (), 0, half)
                     )
@@ -137,6 +186,18 @@ def main() -> None:
                     traceback.print_exc()
                 rows.append(row)
                 print({k: v for k, v in row.items() if k not in ("p10_ms", "p90_ms")}, flush=True)
+            stages = (None, "maxpool", "reducemax")
+            for reduce in stages if batch == STAGE_BATCH and args.device == "cuda" else ():
+                row = {"n_items": size, "batch": batch, "graph": f"stage_matmul_{reduce or 'only'}"}
+                row["dtype"] = "float16"
+                try:
+                    row.update(stage_variant(items, q[: MAX_ELEMENTS // size], reduce, 20, 0.5))
+                    row["batch"] = min(batch, MAX_ELEMENTS // size)
+                except Exception as exc:
+                    row["error"] = f"{type(exc).__name__}: {exc}"[:500]
+                    traceback.print_exc()
+                rows.append(row)
+                print(row, flush=True)
             row = {"n_items": size, "batch": batch, "graph": "served", "dtype": None}
             try:
                 retriever = ExactRetriever(items, args.device)
@@ -165,6 +226,8 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         if row["graph"] != "blocked" or row.get("cuda_graph") or "median_ms" not in row:
+            continue
+        if row["dtype"] == "float16" and (row.get("reduce") != "maxpool" or row["items_major"]):
             continue
         naive = next(
             (

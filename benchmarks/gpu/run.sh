@@ -16,7 +16,9 @@ out=${1:-$root/benchmarks/results/gpu}
 artifact=${ARTIFACT:-$root/artifacts/ml100k}
 python=${PYTHON:-python3}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+cd "$root"  # so that `python -c` imports this checkout's ytrec_infer
 "$python" - <<'PY'
 import onnxruntime as ort
 have = ort.get_available_providers()
