@@ -5,9 +5,10 @@ read per query) and bound to the top-k graph of :mod:`ytrec_infer.topk_graph` wi
 so it never crosses the bus again; only queries go in and [B, k] results come out. Graphs are
 built at load for the catalog at hand (a few kilobytes each, one per k bucket, cached).
 
-With float16 vectors the device ranking can differ from float32 where scores are closer than
-float16 resolution, so more candidates than asked are fetched and re-scored in float32 on the
-host from the original vectors, which makes the returned scores and order those of float32.
+With float16 vectors the ranking can differ from float32 where scores are closer than float16
+resolution, so a float32 copy of the vectors is kept on the device too: more candidates than
+asked are found in float16 and re-scored in float32 inside the same graph (only their rows are
+read), which makes the returned scores and order those of float32.
 """
 
 from __future__ import annotations
@@ -67,7 +68,6 @@ class ExactRetriever:
         self.size, self.dim = (int(s) for s in vectors.shape)
         self.factors = item_factors(self.size, min(K_MAX, self.size))
         self._dtype = np.float16 if self.float16 else np.float32
-        self._host = vectors
         self._threads = threads
         self._reduce, self._items_major = reduce, items_major
         layout = plan_topk(self.size, self.dim, 1, self.factors)
@@ -80,6 +80,10 @@ class ExactRetriever:
                 array = np.ascontiguousarray(rows, dtype=self._dtype)
                 self._keep.append(array)  # a CPU OrtValue borrows the numpy memory
                 self._inputs[name] = ort.OrtValue.ortvalue_from_numpy(array, ort_device, 0)
+        if self.float16:
+            exact = np.ascontiguousarray(vectors, dtype=np.float32)
+            self._keep.append(exact)
+            self._inputs["items_f32"] = ort.OrtValue.ortvalue_from_numpy(exact, ort_device, 0)
         if self.device == "cuda":
             self._keep.clear()
         self._sessions: dict[int, ort.InferenceSession] = {}
@@ -97,6 +101,7 @@ class ExactRetriever:
                     self.float16,
                     self._reduce,
                     self._items_major,
+                    rescore=self.float16,
                 )
                 session = ort.InferenceSession(
                     build_topk_graph(plan),
@@ -108,16 +113,20 @@ class ExactRetriever:
             return self._sessions[k]
 
     def topk(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Raw device top ``k``: scores [B, k] float32 and row indices [B, k] int64, best first."""
+        """Device top ``k``: scores [B, k] float32 and row indices [B, k] int64, best first
+    (float16 results re-scored in float32)."""
         if not 1 <= k <= self.size:
             raise ValueError(f"k must be in 1..{self.size}, got {k}")
-        queries = np.ascontiguousarray(queries, dtype=self._dtype).reshape(-1, self.dim)
+        exact = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        queries = exact.astype(self._dtype)
         session = self.session(k)
         rows = max(1, MAX_ELEMENTS // self.size)
         scores, indices = [], []
         for start in range(0, len(queries), rows):
             binding = session.io_binding()
             binding.bind_cpu_input("queries", queries[start : start + rows])
+            if self.float16:
+                binding.bind_cpu_input("queries_f32", exact[start : start + rows])
             for name, value in self._inputs.items():
                 binding.bind_ortvalue_input(name, value)
             binding.bind_output("scores", "cpu")
@@ -142,12 +151,6 @@ class ExactRetriever:
             need = int(need * FLOAT16_MARGIN) + 1
         k = _bucket(need, self.size)
         scores, rows = self.topk(vectors, k)
-        if self.float16:
-            found = np.asarray(self._host[rows.reshape(-1)], dtype=np.float32)
-            scores = np.einsum("bkd,bd->bk", found.reshape(*rows.shape, self.dim), vectors)
-            order = np.argsort(-scores, axis=1, kind="stable")
-            scores = np.take_along_axis(scores, order, 1).astype(np.float32)
-            rows = np.take_along_axis(rows, order, 1)
         out = []
         for drop, row_scores, row_ids in zip(excluded, scores, rows):
             codes = row_ids + 1

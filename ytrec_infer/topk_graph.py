@@ -49,6 +49,9 @@ class TopKPlan:
     float16: bool = False
     reduce: str = "maxpool"
     """How block maxima are taken: ``maxpool`` (MaxPool) or ``reducemax`` (ReduceMax)."""
+    rescore: bool = False
+    """Float16 plans only: re-score the k found items in float32 from the ``items_f32`` and
+    ``queries_f32`` inputs and re-sort them, so scores and order are float32's."""
     items_major: bool = False
     """Compute the [N, B] score matrix (items x queries) instead of [B, N], so the first block
     max reads contiguous rows of B; only that level differs."""
@@ -97,6 +100,7 @@ def plan_topk(
     float16: bool = False,
     reduce: str = "maxpool",
     items_major: bool = False,
+    rescore: bool = False,
 ) -> TopKPlan:
     """The plan for top ``k`` over a catalog laid out by ``factors``: as many levels as keep at
     least ``k`` entries at the top (and at least 4k items per block of the lowest level's
@@ -112,7 +116,9 @@ def plan_topk(
         levels += 1
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
-    return TopKPlan(num_items, dim, k, factors, levels, float16, reduce, items_major)
+    return TopKPlan(
+        num_items, dim, k, factors, levels, float16, reduce, rescore and float16, items_major
+    )
 
 
 def _topk(graph: Graph, values: str, k: str, prefix: str) -> tuple[str, str]:
@@ -155,6 +161,17 @@ def build_topk_graph(plan: TopKPlan) -> bytes:
             merged_i = g.add("Concat", [ids, tail_i], "merged_i", axis=1)
             values, pos = _topk(g, merged_v, k, "final")
             ids = g.add("GatherElements", [merged_i, pos], "final_ids", axis=1)
+    if plan.rescore:
+        g.inputs.append(("items_f32", FLOAT, [plan.num_items, plan.dim]))
+        g.inputs.append(("queries_f32", FLOAT, ["batch", plan.dim]))
+        found = g.add("Gather", ["items_f32", ids], "found_vectors", axis=0)
+        column = g.add("Unsqueeze", ["queries_f32", g.const("axis_2_q", [2])], "query_columns")
+        exact = g.add("MatMul", [found, column], "exact_scores_3d")
+        exact = g.add("Reshape", [exact, g.const("exact_shape", [0, -1])], "exact_scores")
+        values, pos = _topk(g, exact, k, "rescored")
+        g.add("Identity", [values], "scores")
+        g.add("GatherElements", [ids, pos], "indices", axis=1)
+        return g.to_bytes()
     g.add("Cast", [values], "scores", to=FLOAT)
     g.add("Identity", [ids], "indices")
     return g.to_bytes()

@@ -198,22 +198,25 @@ def main() -> None:
                     traceback.print_exc()
                 rows.append(row)
                 print(row, flush=True)
-            row = {"n_items": size, "batch": batch, "graph": "served", "dtype": None}
-            try:
-                retriever = ExactRetriever(items, args.device)
-                row["dtype"] = "float16" if retriever.float16 else "float32"
-                excludes = [np.zeros(0, np.int64)] * batch
-                row.update(
-                    time_calls(lambda: retriever.search_many(q, K, excludes), args.reps, args.budget)
-                )
-                found = np.stack([c for c, _ in retriever.search_many(q, K, excludes)]) - 1
-                row["recall_at_100"] = recall(found, truth)
-                del retriever
-            except Exception as exc:
-                row["error"] = f"{type(exc).__name__}: {exc}"[:500]
-                traceback.print_exc()
-            rows.append(row)
-            print(row, flush=True)
+            for half in (None, False) if args.device == "cuda" else (None,):
+                row = {"n_items": size, "batch": batch, "graph": "served", "dtype": None}
+                try:
+                    retriever = ExactRetriever(items, args.device, float16=half)
+                    row["dtype"] = "float16" if retriever.float16 else "float32"
+                    excludes = [np.zeros(0, np.int64)] * batch
+                    row.update(
+                        time_calls(
+                            lambda: retriever.search_many(q, K, excludes), args.reps, args.budget
+                        )
+                    )
+                    found = np.stack([c for c, _ in retriever.search_many(q, K, excludes)]) - 1
+                    row["recall_at_100"] = recall(found, truth)
+                    del retriever
+                except Exception as exc:
+                    row["error"] = f"{type(exc).__name__}: {exc}"[:500]
+                    traceback.print_exc()
+                rows.append(row)
+                print(row, flush=True)
             write_json(args.out, result)
         del items, queries
     result["ratios"] = ratios(rows)
