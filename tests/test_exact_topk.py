@@ -6,7 +6,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-import ytrec_infer.exact_retrieval as exact_retrieval
+from ytrec_infer import exact_retrieval
 from ytrec_infer.exact_retrieval import ExactRetriever
 from ytrec_infer.topk_graph import (
     TopKPlan,

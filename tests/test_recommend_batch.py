@@ -37,12 +37,15 @@ def test_batch_equals_one_request_at_a_time(rec: Recommender) -> None:
     users[1] = {"age": 25, "gender": "F", "occupation": "student", "zip_code": "94043"}
     users[2] = {"seconds_since_last": 3600}
     for exclude in (True, False):
-        batch = rec.recommend_batch(histories, k=7, users=users, n_candidates=50,
-                                    exclude_history=exclude)
+        batch = rec.recommend_batch(
+            histories, k=7, users=users, n_candidates=50, exclude_history=exclude
+        )
         assert len(batch) == len(histories)
         for history, user, got in zip(histories, users, batch):
-            _same(got, rec.recommend(history, k=7, user=user, n_candidates=50,
-                                     exclude_history=exclude))
+            _same(
+                got,
+                rec.recommend(history, k=7, user=user, n_candidates=50, exclude_history=exclude),
+            )
 
 
 def test_batch_arguments_are_checked(rec: Recommender) -> None:

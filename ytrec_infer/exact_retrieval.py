@@ -114,7 +114,7 @@ class ExactRetriever:
 
     def topk(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Device top ``k``: scores [B, k] float32 and row indices [B, k] int64, best first
-    (float16 results re-scored in float32)."""
+        (float16 results re-scored in float32)."""
         if not 1 <= k <= self.size:
             raise ValueError(f"k must be in 1..{self.size}, got {k}")
         exact = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)

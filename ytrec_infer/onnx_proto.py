@@ -9,7 +9,7 @@ at most, and an unset one is rejected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,8 +61,8 @@ class Node:
     op: str
     inputs: Sequence[str]
     outputs: Sequence[str]
-    ints: dict[str, int] = field(default_factory=dict)
-    int_lists: dict[str, Sequence[int]] = field(default_factory=dict)
+    ints: Mapping[str, int] = field(default_factory=dict)
+    int_lists: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
     def encode(self, name: str) -> bytes:
         out = b"".join(_str(1, i) for i in self.inputs)
@@ -84,9 +84,7 @@ def _tensor(name: str, array: np.ndarray) -> bytes:
 
 
 def _value_info(name: str, elem_type: int, shape: Sequence[int | str]) -> bytes:
-    dims = b"".join(
-        _bytes(1, _str(2, d) if isinstance(d, str) else _int(1, d)) for d in shape
-    )
+    dims = b"".join(_bytes(1, _str(2, d) if isinstance(d, str) else _int(1, d)) for d in shape)
     tensor_type = _int(1, elem_type) + _bytes(2, dims)
     return _str(1, name) + _bytes(2, _bytes(1, tensor_type))
 

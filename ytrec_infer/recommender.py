@@ -346,7 +346,7 @@ class Recommender:
         out: list[tuple[Recommendation, ...]] = [()] * len(found)
         counts = np.array([len(codes) for codes, _ in found])
         for count in np.unique(counts[counts > 0]):
-            rows = np.flatnonzero(counts == count)
+            rows = [int(r) for r in np.flatnonzero(counts == count)]
             sub = {name: value[rows] for name, value in feeds.items()}
             sub["candidates"] = np.stack([found[r][0] for r in rows])
             sub["retrieval_scores"] = np.stack([found[r][1] for r in rows]).astype(np.float32)

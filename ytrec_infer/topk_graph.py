@@ -145,7 +145,9 @@ def build_topk_graph(plan: TopKPlan) -> bytes:
     if plan.tail_items:
         g.inputs.append(("tail_items", elem, [plan.tail_items, plan.dim]))
     if not plan.levels:
-        names = [n for n, size in (("items", plan.main_items), ("tail_items", plan.tail_items)) if size]
+        names = [
+            n for n, size in (("items", plan.main_items), ("tail_items", plan.tail_items)) if size
+        ]
         scores = [g.add("Gemm", ["queries", n], f"{n}_scores", transB=1) for n in names]
         if len(scores) == 2:
             scores = [g.add("Concat", scores, "all_scores", axis=1)]
@@ -208,9 +210,7 @@ def _blocked(g: Graph, plan: TopKPlan, k: str) -> tuple[str, str]:
             picked = g.add("GatherElements", [levels[0], by_item], "cand_by_item", axis=0)
             gathered = g.add("Transpose", [picked], f"cand_{below}", perm=[1, 0])
         else:
-            gathered = g.add(
-                "GatherElements", [levels[below], children], f"cand_{below}", axis=1
-            )
+            gathered = g.add("GatherElements", [levels[below], children], f"cand_{below}", axis=1)
         values, pos = _topk(g, gathered, k, f"top_{below}")
         winners = g.add("GatherElements", [children, pos], f"winners_at_{below}", axis=1)
     return values, winners
@@ -236,7 +236,9 @@ def _block_max_items_major(g: Graph, reduce: str, values: str, factor: int, widt
     if reduce == "reducemax":
         shape = g.const("items_major_shape", [width, factor, -1])
         grouped = g.add("Reshape", [values, shape], "items_major_grouped")
-        g.add_node(Node("ReduceMax", [grouped], ["items_major_max"], {"keepdims": 0}, {"axes": [1]}))
+        g.add_node(
+            Node("ReduceMax", [grouped], ["items_major_max"], {"keepdims": 0}, {"axes": [1]})
+        )
         return "items_major_max"
     image = g.add("Reshape", [values, g.const("image_shape", [1, 1, width * factor, -1])], "image")
     sizes = {"kernel_shape": [factor, 1], "strides": [factor, 1]}

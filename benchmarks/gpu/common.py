@@ -20,7 +20,7 @@ def preload_cuda() -> None:
     if preload is not None:
         try:
             preload()
-        except Exception as exc:  # a missing optional library is reported, not fatal
+        except Exception as exc:  # noqa: BLE001 (a missing optional library is reported, not fatal)
             print(f"note: onnxruntime.preload_dlls() failed: {exc}")
 
 
@@ -34,7 +34,9 @@ def providers(device: str, cuda_graph: bool = False) -> list[Any]:
     return [("CUDAExecutionProvider", options), "CPUExecutionProvider"]
 
 
-def time_calls(call: Callable[[], object], reps: int, budget_s: float, warmup: int = 3) -> dict[str, float]:
+def time_calls(
+    call: Callable[[], object], reps: int, budget_s: float, warmup: int = 3
+) -> dict[str, float]:
     """Median, p10, p90 and min in milliseconds of ``call`` (at least 5 runs, at most
     ``reps``, stopping early once ``budget_s`` seconds are spent)."""
     for _ in range(warmup):
@@ -70,7 +72,8 @@ def synthetic_catalog(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarr
         noise = rng.standard_normal((hi - lo, dim), dtype=np.float32)
         items[lo:hi] = unit_rows(centres[rng.integers(0, 1000, hi - lo)] + 0.8 * noise)
     queries = unit_rows(
-        centres[rng.integers(0, 1000, 256)] + 0.5 * rng.standard_normal((256, dim), dtype=np.float32)
+        centres[rng.integers(0, 1000, 256)]
+        + 0.5 * rng.standard_normal((256, dim), dtype=np.float32)
     )
     return items, queries
 
@@ -107,7 +110,10 @@ def environment() -> dict[str, Any]:
     try:
         info["gpu"] = subprocess.run(
             ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         info["gpu"] = None
