@@ -109,9 +109,9 @@ def check_destination(out: Path) -> None:
         raise FileExistsError(f"{out} exists and is not a folder; choose another output path")
     if not versions.is_plain_artifact(out) and not _is_version_root(out):
         raise FileExistsError(
-            f"{out} is a non-empty folder that is neither an artifact ({artifact.MANIFEST}) nor "
-            "a root of published versions (v000001, ...): refusing to write into it; choose "
-            "another output path"
+            f"{out} is a non-empty folder, not an artifact ({artifact.MANIFEST}) or a root of "
+            "published versions (v000001, ...): refusing to write into it; choose another "
+            "output path"
         )
 
 

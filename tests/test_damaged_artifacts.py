@@ -238,7 +238,7 @@ CASES: dict[str, tuple[Callable[[Path], None], bool, str]] = {
         "corrupted",
     ),
     "re-signed: pickled popularity.npy": (_pickled_popularity, True, "popularity.npy"),
-    "re-signed: index max_elements < count (hnswlib SIGABRT)": (
+    "re-signed: index max_elements < count": (
         lambda f: _patch(f / INDEX, 8, "<Q", 10),
         True,
         "max_elements is below",
@@ -275,10 +275,11 @@ def outcomes(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     """Damage one copy per case, then load them all in the probe: case name -> outcome."""
     base = tmp_path_factory.mktemp("damaged")
     lines = []
-    for number, (name, (damage, resign, _)) in enumerate({"intact": None, **CASES}.items()):
+    for number, name in enumerate(["intact", *CASES]):
         folder = base / f"case{number:02d}"
         shutil.copytree(artifact_dir, folder)
-        if name != "intact":
+        if name in CASES:
+            damage, resign, _ = CASES[name]
             damage(folder)
             if resign:
                 _resign(folder)

@@ -22,8 +22,9 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 KNOWN = st.integers(1, 1682)  # the MovieLens 100K catalog ids
+INT64 = st.integers(-(2**63), 2**63 - 1)
 ANY_INT = st.integers(-(2**70), 2**70)
-HISTORY = st.lists(st.one_of(KNOWN, KNOWN, ANY_INT), max_size=80)
+HISTORY = st.lists(st.one_of(KNOWN, KNOWN, INT64), max_size=80)
 USER = st.fixed_dictionaries(
     {},
     optional={
@@ -108,7 +109,7 @@ def test_candidates_valid_inputs(rec: Recommender, history: list[int], n: int, u
 
 
 @SETTINGS
-@given(history=HISTORY, items=st.lists(st.one_of(KNOWN, ANY_INT), max_size=60), user=USER)
+@given(history=HISTORY, items=st.lists(st.one_of(KNOWN, INT64), max_size=60), user=USER)
 def test_rank_valid_inputs(
     rec: Recommender, history: list[int], items: list[int], user: dict
 ) -> None:
@@ -120,7 +121,7 @@ def test_rank_valid_inputs(
 
 @SETTINGS
 @given(
-    history=st.one_of(HISTORY, JUNK),
+    history=st.one_of(HISTORY, JUNK, st.lists(ANY_INT)),
     k=st.one_of(st.integers(-(2**70), 2**70), JUNK),
     n_candidates=st.one_of(st.integers(-5, 5000), JUNK),
     user=ANY_USER,
@@ -147,7 +148,11 @@ def test_candidates_any_input(rec: Recommender, history: Any, n: Any, user: Any)
 
 
 @SETTINGS
-@given(history=st.one_of(HISTORY, JUNK), items=st.one_of(HISTORY, JUNK), user=ANY_USER)
+@given(
+    history=st.one_of(HISTORY, JUNK, st.lists(ANY_INT)),
+    items=st.one_of(HISTORY, JUNK, st.lists(ANY_INT)),
+    user=ANY_USER,
+)
 def test_rank_any_input(rec: Recommender, history: Any, items: Any, user: Any) -> None:
     result = _call_or_clear_error(lambda: rec.rank(history, items, user=user))
     if result is not None:

@@ -98,7 +98,7 @@ def test_exports_never_write_into_a_folder_of_other_files(tmp_path: Path) -> Non
     precious = tmp_path / "documents"
     precious.mkdir()
     (precious / "thesis.txt").write_text("years of work")
-    with pytest.raises(FileExistsError, match="neither an artifact"):
+    with pytest.raises(FileExistsError, match="not an artifact"):
         bundle.check_destination(precious)
     with pytest.raises(FileExistsError), bundle.staging(precious):
         pass

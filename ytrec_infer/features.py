@@ -24,7 +24,7 @@ ZIP_REGIONS = 10
 def zip_region(zip_code: str) -> int:
     """First digit of a US zip code (its national area) as 1..10; anything else is unknown (0)."""
     head = zip_code.strip()[:1]
-    return int(head) + 1 if head.isdigit() else UNKNOWN
+    return int(head) + 1 if head.isascii() and head.isdigit() else UNKNOWN
 
 
 @dataclass(frozen=True)
