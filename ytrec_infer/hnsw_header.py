@@ -171,15 +171,18 @@ def _check_upper_levels(path: Path, header: HnswHeader) -> None:
         raise ArtifactError(path, "hnswlib entry point is not on the top level")
 
 
-def check_vectors(path: Path, item_vectors: np.ndarray) -> None:
+def check_vectors(path: Path, item_vectors: np.ndarray, chunk: int = 1 << 16) -> None:
     """The vectors inside the index equal ``item_vectors.npy`` row for row (label = row + 1).
 
     An index whose stored vectors differ from the catalog's would answer plausibly and wrongly.
+    Compared in chunks, so a large memory-mapped catalog is never copied whole.
     """
     header = read_header(path)
     level0 = _level0(path, header)
-    order = np.asarray(level0["label"]).astype(np.int64) - 1
-    if item_vectors.shape != (header.element_count, header.dim) or not np.array_equal(
-        np.asarray(level0["vector"]), np.asarray(item_vectors)[order]
-    ):
-        raise ArtifactError(path, "index vectors differ from item_vectors.npy")
+    if item_vectors.shape != (header.element_count, header.dim):
+        raise ArtifactError(path, "index vectors differ from item_vectors.npy in shape")
+    for start in range(0, header.element_count, chunk):
+        rows = level0[start : start + chunk]
+        order = np.asarray(rows["label"]).astype(np.int64) - 1
+        if not np.array_equal(np.asarray(rows["vector"]), item_vectors[order]):
+            raise ArtifactError(path, "index vectors differ from item_vectors.npy")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ def item_id_array(value: Any, name: str) -> np.ndarray:
     ``50.0`` is almost always a bug upstream, and silently converting it would hide it. Sets
     and mappings are refused too: they have no order, and a history is oldest first.
     """
-    if isinstance(value, (str, bytes, Mapping, Set)) or not hasattr(value, "__len__"):
+    if isinstance(value, (str, bytes, Mapping, AbstractSet)) or not hasattr(value, "__len__"):
         raise TypeError(
             f"{name} must be a sequence of integer item ids, got {type(value).__name__}"
         )
