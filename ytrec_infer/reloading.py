@@ -74,8 +74,9 @@ class ServingRecommender:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.last_error: Exception | None = None
-        self._current = self._load(resolve(self.root))
-        self._fingerprint = _fingerprint(self._current.manifest.root)
+        folder = resolve(self.root)
+        self._fingerprint = _fingerprint(folder)  # taken first: a later change is then seen
+        self._current = self._load(folder)
 
     def _load(self, folder: Path) -> Recommender:
         return Recommender.load(folder, self._providers, self._threads)
