@@ -133,3 +133,22 @@ def test_reload_during_load_loses_no_request(
     assert isinstance(outcomes[2].error, ArtifactError) and "v000003" in str(outcomes[2].error)
     assert serving.version == root / "v000002" and serving.last_error is outcomes[2].error
     assert served_at_swap[0] < THREADS * CALLS, "the swap happened while requests were running"
+
+
+def test_watch_picks_up_a_new_version_and_stops(artifact_dir: Path, tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    _publish(artifact_dir, root)
+    serving = ServingRecommender(root)
+    with pytest.raises(ValueError, match="interval_s"):
+        serving.watch(0)
+    serving.watch(0.02)
+    try:
+        newer = _publish(artifact_dir, root)
+        deadline = threading.Event()
+        for _ in range(500):
+            if serving.version == newer:
+                break
+            deadline.wait(0.01)
+        assert serving.version == newer
+    finally:
+        serving.stop()

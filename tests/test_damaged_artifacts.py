@@ -318,3 +318,40 @@ def test_damage_ends_in_artifact_error(outcomes: dict[str, dict], name: str) -> 
     assert result["outcome"] == "ArtifactError", result
     assert str(result["folder"]) in result["message"], "the message names the file"
     assert CASES[name][2] in result["message"]
+
+
+def test_readiness_allows_rounding_within_its_tolerance(artifact_dir: Path, tmp_path: Path) -> None:
+    """Another provider's rounding (1e-5 here) must not fail the check; 1e-2 must."""
+    from ytrec_infer import ArtifactError, Recommender
+
+    folder = tmp_path / "artifact"
+    for shift, loads in ((1e-5, True), (1e-2, False)):
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(artifact_dir, folder)
+        sample = json.loads((folder / READINESS).read_text())
+        sample["user_vector"] = [x + shift for x in sample["user_vector"]]
+        (folder / READINESS).write_text(json.dumps(sample))
+        _resign(folder)
+        if loads:
+            Recommender.load(folder)
+        else:
+            with pytest.raises(ArtifactError, match="user tower output differs"):
+                Recommender.load(folder)
+
+
+def test_a_format_1_0_artifact_without_a_sample_still_loads(
+    artifact_dir: Path, tmp_path: Path
+) -> None:
+    from ytrec_infer import Recommender
+
+    folder = tmp_path / "artifact"
+    shutil.copytree(artifact_dir, folder)
+    (folder / READINESS).unlink()
+
+    def downgrade(data: dict) -> None:
+        data.update(format_version="1.0")
+        del data["readiness"], data["files"][READINESS]
+
+    _edit_manifest(folder, downgrade)
+    expected = Recommender.load(artifact_dir).recommend(HISTORY, k=10).item_ids.tolist()
+    assert Recommender.load(folder).recommend(HISTORY, k=10).item_ids.tolist() == expected
