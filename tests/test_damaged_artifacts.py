@@ -159,6 +159,22 @@ def _neighbour(folder: Path) -> None:
     _patch(folder / INDEX, HEADER_BYTES + 4, "<I", 10**6)
 
 
+def _upper_neighbour(folder: Path) -> None:
+    """Point the first non-empty upper-level link list at an element that does not exist."""
+    path = folder / INDEX
+    raw = bytearray(path.read_bytes())
+    fields = struct.unpack_from("<QQQQQQiIQQQdQ", raw)
+    position = HEADER_BYTES + fields[2] * fields[3]
+    while True:
+        (size,) = struct.unpack_from("<I", raw, position)
+        position += 4
+        if size and struct.unpack_from("<I", raw, position)[0]:
+            struct.pack_into("<I", raw, position + 4, 10**6)
+            path.write_bytes(bytes(raw))
+            return
+        position += size
+
+
 def _index_vector(folder: Path) -> None:
     _, max_m0 = _index_counts(folder)
     _patch(folder / INDEX, HEADER_BYTES + (max_m0 + 1) * 4, "<f", 0.5)
@@ -252,6 +268,11 @@ CASES: dict[str, tuple[Callable[[Path], None], bool, str]] = {
         _neighbour,
         True,
         "neighbour id is out of range",
+    ),
+    "re-signed: upper-level neighbour id out of range": (
+        _upper_neighbour,
+        True,
+        "upper-level graph: a neighbour id is out of range",
     ),
     "re-signed: index vector changed": (_index_vector, True, "index vectors differ"),
     "re-signed: NaN in item_vectors.npy": (_item_vectors_nan, True, "index vectors differ"),

@@ -135,38 +135,53 @@ def _check_graph(path: Path, header: HnswHeader) -> None:
 
 
 def _check_upper_levels(path: Path, header: HnswHeader) -> None:
-    """Walk the per-element upper-level link lists that follow the level-0 block."""
+    """Walk the per-element upper-level link lists that follow the level-0 block.
+
+    Each element has a uint32 byte count followed by that many bytes (``level`` blocks of
+    ``1 + max_m`` uint32 words). The walk is sequential, so it runs over a word view with one
+    cheap step per element; the blocks it finds are then checked together with numpy.
+    """
     count = header.element_count
-    per_level = header.max_m * _LINK_BYTES + _LINK_BYTES
-    start = _HEADER.size + count * header.size_data_per_element
+    per_level = header.max_m + 1
     with open(path, "rb") as handle:
-        handle.seek(start)
+        handle.seek(_HEADER.size + count * header.size_data_per_element)
         tail = handle.read()
-    words = np.frombuffer(tail, dtype=np.uint8)
-    position, top = 0, -1
-    levels = np.zeros(count, dtype=np.int64)
-    blocks = []
-    for element in range(count):
-        if position + 4 > len(tail):
-            raise ArtifactError(path, "hnswlib upper levels are truncated")
-        (size,) = struct.unpack_from("<I", tail, position)
-        position += 4
-        if size % per_level or size // per_level > header.max_level:
-            raise ArtifactError(path, f"hnswlib element {element} has an invalid level count")
-        if size:
-            levels[element] = size // per_level
-            blocks.append((position, size // per_level))
-            top = max(top, int(levels[element]))
-        position += size
-    if position != len(tail):
+    if len(tail) % _LINK_BYTES:
         raise ArtifactError(path, "hnswlib file length does not match its link lists")
-    for offset, depth in blocks:
-        block = words[offset : offset + depth * per_level].view("<u4").reshape(depth, -1)
-        problem = _bad_links(block, header.max_m, count)
+    words = np.frombuffer(tail, dtype="<u4")
+    sizes = words.tolist()  # plain ints: the fastest thing to index one at a time
+    limit, bytes_per_level = len(sizes), per_level * _LINK_BYTES
+    starts, depths, owners = [], [], []
+    position = 0
+    for element in range(count):
+        if position >= limit:
+            raise ArtifactError(path, "hnswlib upper levels are truncated")
+        size = sizes[position]
+        position += 1
+        if size:
+            depth, rest = divmod(size, bytes_per_level)
+            if rest or depth > header.max_level:
+                raise ArtifactError(path, f"hnswlib element {element} has an invalid level count")
+            starts.append(position)
+            depths.append(depth)
+            owners.append(element)
+            position += depth * per_level
+    if position != limit:
+        raise ArtifactError(path, "hnswlib file length does not match its link lists")
+    levels = np.zeros(count, dtype=np.int64)
+    levels[owners] = depths
+    if depths:
+        depth_array = np.asarray(depths, dtype=np.int64)
+        first = np.repeat(np.asarray(starts, dtype=np.int64), depth_array)
+        within = np.arange(len(first)) - np.repeat(
+            np.cumsum(depth_array) - depth_array, depth_array
+        )
+        rows = words[(first + within * per_level)[:, None] + np.arange(per_level)]
+        problem = _bad_links(rows, header.max_m, count)
         if problem:
             raise ArtifactError(path, f"hnswlib upper-level graph: {problem}")
     if count and (
-        max(top, 0) != header.max_level or levels[header.entry_point] != header.max_level
+        int(levels.max()) != header.max_level or levels[header.entry_point] != header.max_level
     ):
         raise ArtifactError(path, "hnswlib entry point is not on the top level")
 
