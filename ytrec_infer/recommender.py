@@ -27,10 +27,13 @@ from ytrec_infer.devices import (
 from ytrec_infer.errors import ArtifactError, UnknownItemError
 from ytrec_infer.exact_retrieval import ExactRetriever
 from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
+from ytrec_infer.hnsw_header import check_header, check_vectors
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
+from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import HnswRetriever
 from ytrec_infer.validation import flag, item_id_array, positive_int
+from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,9 @@ class Recommender:
     ) -> Recommender:
         """Verify an artifact folder (manifest, sizes, sha256, index header) and load it.
 
+        ``path`` is an artifact folder or a root of published versions (its newest complete
+        version is loaded, see :mod:`ytrec_infer.versions`). After loading, the readiness
+        check replays the request stored at export time (:mod:`ytrec_infer.readiness`).
         ``device`` is ``"cpu"`` (default) or ``"cuda"``: the networks run on that device's
         onnxruntime provider; a missing CUDA provider raises ``DeviceUnavailableError`` naming
         the fix (``pip install 'ytrec-infer[gpu]'``), never a silent fallback. ``providers``
@@ -125,6 +131,7 @@ class Recommender:
             raise ValueError(f"retrieval must be one of {list(RETRIEVAL_MODES)}, got {mode!r}")
         if threads is not None:
             positive_int(threads, "threads")
+        path = resolve(path)
         manifest = read_manifest(path)
         try:
             schema = FeatureSchema.from_dict(manifest.features)
@@ -144,17 +151,21 @@ class Recommender:
         }
         for name, model in models.items():
             ensure_on_device(model.session, on, name)
+        index_path = manifest.path(manifest.index.file)
+        retriever: Retriever | None = None
+        if mode == "hnsw":
+            retriever = HnswRetriever(index_path, manifest.index)
+        else:
+            check_header(index_path, manifest.index)  # the index still describes the vectors
         vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
         item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
         if item_vectors.shape != (manifest.num_items, manifest.index.dim):
             raise ArtifactError(
                 vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
             )
-        retriever: Retriever
-        if mode == "exact":
+        check_vectors(index_path, item_vectors)
+        if retriever is None:
             retriever = ExactRetriever(item_vectors, on, float16, threads)
-        else:
-            retriever = HnswRetriever(manifest.path(manifest.index.file), manifest.index)
         log.info(
             "loaded %s: %d items, %s retrieval, providers=%s",
             path,
@@ -162,7 +173,7 @@ class Recommender:
             mode,
             chosen,
         )
-        return cls(
+        rec = cls(
             manifest,
             catalog,
             schema,
@@ -172,6 +183,8 @@ class Recommender:
             item_vectors,
             on,
         )
+        check_readiness(rec)
+        return rec
 
     @property
     def num_items(self) -> int:
