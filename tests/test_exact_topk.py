@@ -60,13 +60,12 @@ def test_blocked_graph_equals_numpy_topk_at_one_million_items(million) -> None:
 
 @pytest.mark.parametrize("reduce", ["maxpool", "reducemax"])
 @pytest.mark.parametrize("items_major", [False, True])
-@pytest.mark.parametrize(("n", "k"), [(50_000, 100), (50_000, 1000), (4_000, 10), (1_000, 500)])
+@pytest.mark.parametrize(("n", "k"), [(50_000, 100), (50_000, 1000), (4_000, 10)])
 def test_every_graph_variant_is_exact(reduce: str, items_major: bool, n: int, k: int) -> None:
     rng = np.random.default_rng(n + k)
     items, queries = _unit(rng, n), _unit(rng, 5)
     plan = plan_topk(n, 64, k, item_factors(n, min(k, 128)), reduce=reduce, items_major=items_major)
-    if items_major and not plan.levels:
-        pytest.skip("no blocked level for this size")
+    assert plan.levels >= 1
     _, indices = _run(plan, items, queries)
     np.testing.assert_array_equal(indices, _numpy_topk(items, queries, k)[1])
 
