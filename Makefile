@@ -29,6 +29,7 @@ demo: install
 	$(BIN)/ytrec-bench $(ARTIFACT) --json $(ARTIFACT).bench.json
 
 test: install
+	$(BIN)/python -m mypy --strict ytrec_infer/
 	$(BIN)/python -m pytest
 
 clean:

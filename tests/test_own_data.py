@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -166,35 +167,59 @@ def one_torch_thread() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("one_torch_thread")
-def test_train_on_own_csv_then_recommend(tmp_path: Path) -> None:
-    """The whole own-data path through the CLI: train on the CSV, then recommend from it."""
+def test_train_on_own_csv_then_recommend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The own-data path end to end through the CLI: `ytrec train --data log.csv --items ...
+    --users ... --json --curves --history`, then recommend from the artifact it wrote."""
     from click.testing import CliRunner
 
-    from trainers.pipeline import train_and_export
     from ytrec_infer import Recommender
+    from ytrec_infer.cli import main
 
+    tiny = tiny_config()  # `--preset small`, shrunk further so this test trains in seconds
+    monkeypatch.setattr(TrainConfig, "small", classmethod(lambda cls, seed=0: tiny))
     log, items, users = write_log(tmp_path)
-    result = train_and_export(
-        log, tmp_path / "artifact", tiny_config(), items=items, users=users
-    )
-    assert [r["stage"] for r in result.history] == ["candidates"] * 6 + ["ranker"] * 4
+    out_dir, curves, history_file = tmp_path / "artifact", tmp_path / "c.png", tmp_path / "h.json"
+    plots = importlib.util.find_spec("matplotlib") is not None
+    args = ["train", "--data", str(log), "--items", str(items), "--users", str(users)]
+    args += ["--out", str(out_dir), "--preset", "small", "-q", "--json"]
+    args += ["--history", str(history_file)] + (["--curves", str(curves)] if plots else [])
+    run = CliRunner().invoke(main, args)
+    assert run.exit_code == 0, run.output
+    summary = json.loads(run.stdout)
+    assert summary["artifact"] == str(out_dir) and "valid_recall@100" in summary["metrics"]
+    history = json.loads(history_file.read_text())
+    assert [r["stage"] for r in history] == ["candidates"] * 6 + ["ranker"] * 4
+    assert all(r["loss"] > 0 and "seconds" in r for r in history)
+    if plots:
+        assert curves.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    rec = Recommender.load(result.artifact)
-    history = [1, 2, 3, 4, 5]  # all from taste group 0
-    top = rec.recommend(history, k=10, user={"age": 30, "gender": "F"}, n_candidates=30)
+    rec = Recommender.load(out_dir)
+    history_ids = [1, 2, 3, 4, 5]  # all from taste group 0
+    top = rec.recommend(history_ids, k=10, user={"age": 30, "gender": "F"}, n_candidates=30)
     assert len(top) == 10 and top.stage == "ranked"
-    assert not set(top.item_ids.tolist()) & set(history)
+    assert not set(top.item_ids.tolist()) & set(history_ids)
     assert all(r.title == f"Song {r.item_id}" for r in top)
     # Users stick to one group (a quarter of the catalog), so even this tiny model recommends
     # from the history's group; measured: 10 of 10 for both stages.
-    candidates = rec.candidates(history, n=10)
+    candidates = rec.candidates(history_ids, n=10)
     assert sum(group_of(int(i)) == 0 for i in candidates.item_ids) >= 9
     assert sum(group_of(int(i)) == 0 for i in top.item_ids) >= 8
 
-    from ytrec_infer.cli import main
-
     out = CliRunner().invoke(
-        main, ["recommend", str(result.artifact), "--history", "1,2,3", "-k", "3", "--json"]
+        main, ["recommend", str(out_dir), "--history", "1,2,3", "-k", "3", "--json"]
     )
     assert out.exit_code == 0, out.output
     assert len(json.loads(out.output)["items"]) == 3
+
+
+def test_train_cli_reports_bad_data_with_exit_code_1(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ytrec_infer.cli import main
+
+    log = tmp_path / "log.csv"
+    log.write_text("user,item\n1,2\n")
+    run = CliRunner().invoke(main, ["train", "--data", str(log), "--out", str(tmp_path / "a")])
+    assert run.exit_code == 1
+    assert "no timestamp column" in run.output
+    assert not (tmp_path / "a").exists()
