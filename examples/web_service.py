@@ -26,7 +26,7 @@ log = logging.getLogger("ytrec.web")
 MAX_BODY_BYTES = 64 * 1024
 
 
-class BadRequest(ValueError):
+class BadRequestError(ValueError):
     """The request cannot be answered as sent; the message says why."""
 
 
@@ -34,7 +34,7 @@ def _int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise BadRequest(
+        raise BadRequestError(
             f"history must be comma-separated integer item ids, got {text!r}"
         ) from None
 
@@ -44,14 +44,14 @@ def parse_query(query: str) -> dict[str, Any]:
     params = {key: values[-1] for key, values in parse_qs(query).items()}
     unknown = set(params) - {"history", "k", "n_candidates"}
     if unknown:
-        raise BadRequest(f"unknown query parameters: {', '.join(sorted(unknown))}")
+        raise BadRequestError(f"unknown query parameters: {', '.join(sorted(unknown))}")
     request: dict[str, Any] = {"history": _int_list(params.get("history", ""))}
     for name in ("k", "n_candidates"):
         if name in params:
             try:
                 request[name] = int(params[name])
             except ValueError:
-                raise BadRequest(f"{name} must be an integer, got {params[name]!r}") from None
+                raise BadRequestError(f"{name} must be an integer, got {params[name]!r}") from None
     return request
 
 
@@ -60,12 +60,12 @@ def parse_body(body: bytes) -> dict[str, Any]:
     try:
         request = json.loads(body or b"{}")
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"body is not JSON: {exc}") from None
+        raise BadRequestError(f"body is not JSON: {exc}") from None
     if not isinstance(request, dict):
-        raise BadRequest("body must be a JSON object")
+        raise BadRequestError("body must be a JSON object")
     unknown = set(request) - {"history", "k", "n_candidates", "user"}
     if unknown:
-        raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        raise BadRequestError(f"unknown fields: {', '.join(sorted(unknown))}")
     request.setdefault("history", [])
     return request
 
@@ -98,7 +98,7 @@ def make_handler(rec: Recommender) -> type[BaseHTTPRequestHandler]:
             try:
                 request = parse(path.query)
                 result = rec.recommend(**request)
-            except (BadRequest, UnknownItemError, TypeError, ValueError) as exc:
+            except (BadRequestError, UnknownItemError, TypeError, ValueError) as exc:
                 self._send(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
                 return
             self._send(HTTPStatus.OK, result.to_dict())

@@ -1,4 +1,4 @@
-"""The examples work: the web service answers real HTTP on localhost; the batch job covers everyone."""
+"""The examples work: the web service answers real HTTP on localhost; the batch job covers all."""
 
 from __future__ import annotations
 
