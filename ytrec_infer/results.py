@@ -33,7 +33,9 @@ class Recommendation:
         """The record as a plain dict (JSON-ready).
 
         >>> Recommendation(item_id=1, score=0.5, title="Toy Story").to_dict()
-        {'item_id': 1, 'score': 0.5, 'title': 'Toy Story', 'retrieval_score': None, 'ranker_score': None}
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'item_id': 1, 'score': 0.5, 'title': 'Toy Story',
+         'retrieval_score': None, 'ranker_score': None}
         """
         return asdict(self)
 
@@ -94,8 +96,11 @@ class Recommendations(Sequence[Recommendation]):
     def to_dict(self) -> dict[str, Any]:
         """The list and how it was produced as plain dicts and lists (JSON-ready).
 
-        >>> Recommendations((Recommendation(7, 1.0, "Seven"),), "ranked").to_dict()["items"][0]
-        {'item_id': 7, 'score': 1.0, 'title': 'Seven', 'retrieval_score': None, 'ranker_score': None}
+        >>> Recommendations((Recommendation(7, 1.0, "Seven"),), "ranked").to_dict()
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'stage': 'ranked', 'cold_start': False, 'unknown_ids': [],
+         'items': [{'item_id': 7, 'score': 1.0, 'title': 'Seven',
+                    'retrieval_score': None, 'ranker_score': None}]}
         """
         return {
             "stage": self.stage,
