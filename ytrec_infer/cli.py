@@ -58,7 +58,19 @@ def _load(path: str) -> Recommender:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ytrec")
 def main() -> None:
-    """ytrec: train, export and serve the YouTube DNN two-stage recommender."""
+    """ytrec: train, export and serve the YouTube DNN two-stage recommender.
+
+    Every command has --help. Exit status: 0 on success, 1 on an error the message explains
+    (bad data, damaged artifact), 2 on a usage error. Progress and logs go to stderr; results
+    to stdout (--json where machines read them).
+
+    \b
+    Typical session:
+      ytrec data fetch movielens-100k
+      ytrec train --data movielens-100k --out artifacts/ml100k --curves curves.png
+      ytrec recommend artifacts/ml100k --history 50,172,181 -k 10
+      ytrec evaluate artifacts/ml100k --data movielens-100k
+    """
 
 
 @main.group()
@@ -219,12 +231,20 @@ def train(
 @click.option(
     "--history", required=True, help="Comma-separated item ids, oldest first (e.g. 50,172,181)."
 )
-@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--n-candidates", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--age", type=click.FloatRange(min=0), default=None)
-@click.option("--gender", default=None)
-@click.option("--occupation", default=None)
-@click.option("--zip-code", default=None)
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Items to return."
+)
+@click.option(
+    "--n-candidates",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Candidates retrieved from the index and scored by the ranker.",
+)
+@click.option("--age", type=click.FloatRange(min=0), default=None, help="User's age in years.")
+@click.option("--gender", default=None, help="User's gender as in the training data (M/F).")
+@click.option("--occupation", default=None, help="User's occupation as in the training data.")
+@click.option("--zip-code", default=None, help="User's zip code (its first digit is used).")
 @click.option("--include-history", is_flag=True, help="Allow items already in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def recommend(
