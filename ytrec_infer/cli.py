@@ -306,7 +306,13 @@ def recommend(
 @click.option(
     "--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on."
 )
-@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "valid"]),
+    default="test",
+    show_default=True,
+    help="Held-out item scored per user: the last (test) or the one before it (valid).",
+)
 @click.option(
     "--json",
     "json_path",
