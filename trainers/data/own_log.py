@@ -2,7 +2,8 @@
 
 The log is a CSV or Parquet table with one row per interaction. Item and user feature tables
 are optional: without an item table every item gets the title ``"item <id>"``, no genres and no
-release year; without a user table every user's demographics are unknown. The models then
+release year (one constant placeholder genre column keeps the networks' shapes non-empty);
+without a user table every user's demographics are unknown. The models then
 learn from the interaction sequences alone. Ids must be integers (they become the catalog ids
 that ``Recommender.recommend`` takes).
 """
@@ -18,7 +19,7 @@ import numpy as np
 
 from .errors import DataError
 from .fields import parse_age, parse_gender, parse_id, parse_rating, parse_timestamp
-from .schema import Dataset, Interactions
+from .schema import Dataset, Interactions, ItemTable
 from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
 from .tabular import read_table
 
@@ -32,6 +33,7 @@ TITLE_COLUMNS = ("title", "name", "movie_title")
 YEAR_COLUMNS = ("year", "release_year")
 GENRE_COLUMNS = ("genres", "genre", "class", "categories", "category")
 DEFAULT_RATING = 1.0
+NO_GENRE = "(no genre)"
 
 
 def _timestamp(text: str, where: str) -> int:
@@ -119,6 +121,24 @@ def read_users(path: Path) -> list[UserRow]:
     ]
 
 
+def _at_least_one_genre(items: ItemTable) -> ItemTable:
+    """Give a genre-less catalog one all-false genre column.
+
+    The networks take genre flags as a [items, genres] matrix; with zero genres the exported
+    ranker multiplies empty matrices, which onnxruntime before 1.24 (the newest for Python
+    3.10) rejects ("MatMul dimension mismatch"). A constant column changes nothing learned.
+    """
+    if items.genre_names:
+        return items
+    return ItemTable(
+        item_ids=items.item_ids,
+        titles=items.titles,
+        release_years=items.release_years,
+        genres=np.zeros((len(items), 1), dtype=bool),
+        genre_names=(NO_GENRE,),
+    )
+
+
 def load_interaction_log(
     log: str | Path, items: str | Path | None = None, users: str | Path | None = None
 ) -> Dataset:
@@ -150,7 +170,7 @@ def load_interaction_log(
         user_rows = [
             UserRow(int(u), math.nan, "", "", "") for u in np.unique(interactions.user_ids)
         ]
-    item_table = build_item_table(item_rows, item_path)
+    item_table = _at_least_one_genre(build_item_table(item_rows, item_path))
     user_table = build_user_table(user_rows, user_path)
     check_coverage(interactions, item_table, user_table, (log_path, item_path, user_path))
     logger.info(
