@@ -1,7 +1,8 @@
 """Training curves: the per-epoch history as JSON and as a PNG (matplotlib, the ``plot`` extra).
 
 One row of panels per stage (candidate generator, ranker): training loss on the left, the
-validation metrics on the right, by epoch. Files are written to a temporary name and renamed,
+validation metrics on the right, by epoch, with a dashed line at the epoch that was kept (the
+best by the stage's first metric, as the trainers choose). Files are written to a temporary name and renamed,
 so an interrupted run never leaves a half-written plot or history.
 """
 
@@ -76,7 +77,15 @@ def plot_training_curves(history: Sequence[EpochRecord], path: Path, title: str 
         for name in names:
             row[1].plot(epochs, [float(r[name]) for r in records], marker="o", label=name)
         row[1].set(title=f"{stage}: validation", xlabel="epoch", ylabel="metric")
-        if names:
+        if names:  # the first metric picks the epoch that is kept and exported
+            kept = max(range(len(records)), key=lambda i: float(records[i][names[0]]))
+            row[1].axvline(
+                epochs[kept],
+                color="grey",
+                linestyle="--",
+                linewidth=1,
+                label=f"kept: epoch {epochs[kept]}",
+            )
             row[1].legend(fontsize="small")
         for ax in row:
             ax.grid(alpha=0.3)
