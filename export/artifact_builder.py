@@ -2,7 +2,9 @@
 
 Before the artifact is published, the staged copy is loaded by the runtime and both ONNX
 networks are compared with their torch originals on real validation requests; a mismatch
-aborts the export and leaves any previous artifact in place.
+aborts the export and leaves any previous artifact in place. One validation request and each
+stage's output for it are then stored as the readiness sample (``readiness.json``) that every
+later load must reproduce, and the staged copy is loaded once more with that check on.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from trainers.encoding import EncodedData
 from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, retrieve_candidates, user_vectors
 from trainers.models import CandidateModel, Ranker
-from ytrec_infer import Recommender, artifact
+from ytrec_infer import Recommender, artifact, readiness
 from ytrec_infer.artifact import TensorSpec
 
 log = logging.getLogger(__name__)
 
 PARITY_TOLERANCE = 1e-4
 PARITY_USERS = 64
+SAMPLE_TRIES = 32
 
 
 def _producer() -> dict[str, str]:
@@ -92,6 +95,38 @@ def _check_parity(
             f"ONNX differs from torch: user tower {tower_diff:.2e}, ranker {ranker_diff:.2e}"
         )
     return {"user_tower_max_abs_diff": tower_diff, "ranker_max_abs_diff": ranker_diff}
+
+
+def _readiness_sample(
+    folder: Path, data: EncodedData, valid: HoldoutSet, vectors: np.ndarray
+) -> dict[str, Any]:
+    """A validation request whose index neighbours equal the exact ones, with every stage's output.
+
+    Choosing such a request keeps the stored sample valid for an exact (e.g. GPU) search too.
+    """
+    rec = Recommender.load(folder)
+    best: tuple[float, dict[str, Any]] | None = None
+    for i, row in enumerate(valid.user_rows[:SAMPLE_TRIES]):
+        user = {
+            **data.user_attributes(int(row)),
+            "seconds_since_last": float(valid.seconds_since_last[i]),
+        }
+        history = [int(x) for x in rec.catalog.ids(valid.histories[i])]
+        sample = readiness.make_sample(rec, history, user, n_candidates=min(100, rec.num_items))
+        nearest = np.asarray(sample["nearest"])
+        scores = vectors @ np.asarray(sample["user_vector"], dtype=np.float32)
+        exact = np.argsort(-scores, kind="stable")[: len(nearest)] + 1
+        overlap = len(np.intersect1d(nearest, exact)) / len(nearest)
+        if best is None or overlap > best[0]:
+            best = (overlap, sample)
+        if overlap == 1.0:
+            break
+    if best is None or best[0] < readiness.MIN_OVERLAP:
+        raise RuntimeError(
+            f"no validation request finds {readiness.MIN_OVERLAP:.0%} of its exact nearest items "
+            "in the index: the index is too inexact to export"
+        )
+    return best[1]
 
 
 def build_artifact(
@@ -164,4 +199,9 @@ def build_artifact(
         bundle.finalize(folder, body)
         parity = _check_parity(folder, data, candidate_model, ranker, valid)
         log.info("ONNX parity with torch: %s", parity)
+        bundle.save_json(
+            folder, readiness.READINESS, _readiness_sample(folder, data, valid, vectors)
+        )
+        bundle.finalize(folder, {**body, "readiness": readiness.manifest_entry()})
+        Recommender.load(folder)
         return bundle.publish(folder, out)

@@ -1,9 +1,12 @@
 """Write an artifact folder: stage every file, checksum it into the manifest, publish atomically.
 
-The folder is assembled under a temporary name next to its destination (same filesystem),
-every file and the folder are fsynced, the manifest is written last, the runtime loads the
-staged copy as a final check, and only then is it renamed into place. A failed or interrupted
-export leaves the previous artifact untouched.
+An export's destination is a root of published versions (``out/v000001``, ``out/v000002``,
+...; see :mod:`ytrec_infer.versions`). The folder is assembled in a hidden staging folder inside
+that root (same filesystem), every file and the folder are fsynced, the manifest is written
+last, the runtime loads the staged copy as a final check, and only then is it renamed to the
+next version name. Readers only ever see complete versions; a failed or interrupted export
+leaves the published versions untouched. A destination that is an older plain artifact folder
+(one ``manifest.json`` at its top) is replaced whole instead, as before versioning.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ytrec_infer import artifact
+from ytrec_infer import artifact, versions
+
+KEEP_VERSIONS = 3
 
 
 def _fsync(path: Path) -> None:
@@ -32,9 +37,17 @@ def _fsync(path: Path) -> None:
 
 @contextlib.contextmanager
 def staging(out: Path) -> Iterator[Path]:
-    """A fresh temporary folder beside ``out``; removed if the block raises."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
+    """A fresh hidden folder on the filesystem of ``out``; removed if the block raises.
+
+    Inside ``out`` when it is (or will become) a root of versions, beside it when ``out`` is
+    a plain artifact folder that will be replaced whole.
+    """
+    check_destination(out)
+    if versions.is_plain_artifact(out):
+        tmp = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / f".staging-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
@@ -75,32 +88,73 @@ def finalize(folder: Path, body: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
+def _is_version_root(out: Path) -> bool:
+    """Every entry is a version folder or hidden (staging folders of running exports)."""
+    return all(
+        entry.name.startswith(".")
+        or (versions.VERSION_PATTERN.fullmatch(entry.name) and entry.is_dir())
+        for entry in out.iterdir()
+    )
+
+
 def check_destination(out: Path) -> None:
-    """Refuse to overwrite anything but an earlier artifact (or an empty folder).
+    """Refuse to write into anything but a root of versions, an old artifact, or nothing.
 
     Called before training starts, so a mistyped ``--out`` pointing at a folder of the user's
-    own files fails at once instead of being replaced after the export.
+    own files fails at once instead of being written into after the export.
     """
     if not out.exists():
         return
     if not out.is_dir() or out.is_symlink():
         raise FileExistsError(f"{out} exists and is not a folder; choose another output path")
-    if any(out.iterdir()) and not (out / artifact.MANIFEST).is_file():
+    if not versions.is_plain_artifact(out) and not _is_version_root(out):
         raise FileExistsError(
-            f"{out} is a non-empty folder without {artifact.MANIFEST}, not an artifact: "
-            "refusing to replace it; choose another output path"
+            f"{out} is a non-empty folder, not an artifact ({artifact.MANIFEST}) or a root of "
+            "published versions (v000001, ...): refusing to write into it; choose another "
+            "output path"
         )
 
 
-def publish(staged: Path, out: Path) -> Path:
-    """Move a finished artifact into place; an existing one is replaced only after this succeeds."""
-    check_destination(out)
-    if out.exists():
-        retired = out.parent / f".{out.name}.retired-{uuid.uuid4().hex[:8]}"
-        os.replace(out, retired)
-        os.replace(staged, out)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staged, out)
+def _replace_plain(staged: Path, out: Path) -> Path:
+    retired = out.parent / f".{out.name}.retired-{uuid.uuid4().hex[:8]}"
+    os.replace(out, retired)
+    os.replace(staged, out)
+    shutil.rmtree(retired, ignore_errors=True)
     _fsync(out.parent)
     return out
+
+
+def _prune(out: Path, keep: int) -> None:
+    """Remove all but the newest ``keep`` versions (a process serving an older one keeps its
+    open files and memory maps; only new loads stop seeing it)."""
+    for _, old in versions.published_versions(out)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(staged: Path, out: Path, keep: int | None = KEEP_VERSIONS) -> Path:
+    """Make a finished staged artifact visible and return where it went.
+
+    Into a root of versions: renamed to the next free version name (an atomic rename within
+    one folder; a concurrent export that took the name first makes this one take the next),
+    then versions beyond the newest ``keep`` are removed (``None`` keeps all). Onto a plain
+    artifact folder: that folder is replaced whole.
+    """
+    check_destination(out)
+    if versions.is_plain_artifact(out):
+        return _replace_plain(staged, out)
+    out.mkdir(parents=True, exist_ok=True)
+    existing = versions.published_versions(out)
+    number = existing[-1][0] + 1 if existing else 1
+    while True:
+        target = out / versions.version_name(number)
+        try:
+            target.mkdir()
+        except FileExistsError:
+            number += 1
+            continue
+        os.replace(staged, target)
+        break
+    _fsync(out)
+    if keep is not None:
+        _prune(out, max(keep, 1))
+    return target

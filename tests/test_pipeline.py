@@ -9,14 +9,14 @@ from click.testing import CliRunner
 
 from trainers.evaluate import evaluate_artifact
 from ytrec_infer import Recommender
-from ytrec_infer.artifact import MANIFEST, read_manifest
+from ytrec_infer.artifact import FORMAT_VERSION, MANIFEST, read_manifest
 from ytrec_infer.cli import main
 
 
 def test_artifact_is_complete_and_verified(artifact_dir: Path) -> None:
     manifest = read_manifest(artifact_dir)
     raw = json.loads((artifact_dir / MANIFEST).read_text())
-    assert raw["format_version"] == "1.0"
+    assert raw["format_version"] == FORMAT_VERSION
     assert set(raw["files"]) == {p.name for p in artifact_dir.iterdir()} - {MANIFEST}
     assert manifest.num_items == 1682
     assert raw["features"]["max_history"] > 0 and raw["features"]["age"]["scale"] > 0

@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ytrec_infer.errors import ArtifactError, UnknownItemError
 from ytrec_infer.recommender import Recommender
+from ytrec_infer.reloading import ReloadOutcome, ServingRecommender
 from ytrec_infer.results import Recommendation, Recommendations
 
 try:
@@ -32,6 +33,8 @@ __all__ = [
     "Recommendation",
     "Recommendations",
     "Recommender",
+    "ReloadOutcome",
+    "ServingRecommender",
     "UnknownItemError",
     "__version__",
 ]

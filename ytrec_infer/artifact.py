@@ -20,7 +20,7 @@ from typing import Any
 from ytrec_infer.errors import ArtifactError
 
 FORMAT_NAME = "ytrec-artifact"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 MANIFEST = "manifest.json"
 
 USER_TOWER = "user_tower.onnx"
@@ -148,7 +148,12 @@ def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
     and ``root`` holds nothing else: an artifact is exactly what its manifest says."""
     resolved_root = root.resolve()
     for name, entry in files.items():
-        if not isinstance(name, str) or name != os.path.basename(name) or name in {"", ".", ".."}:
+        if (
+            not isinstance(name, str)
+            or name != os.path.basename(name)
+            or name in {"", ".", ".."}
+            or "\0" in name
+        ):
             raise ArtifactError(
                 root / MANIFEST, f"file name {name!r} is not a plain name inside the artifact"
             )

@@ -24,7 +24,7 @@ ZIP_REGIONS = 10
 def zip_region(zip_code: str) -> int:
     """First digit of a US zip code (its national area) as 1..10; anything else is unknown (0)."""
     head = zip_code.strip()[:1]
-    return int(head) + 1 if head.isdigit() else UNKNOWN
+    return int(head) + 1 if head.isascii() and head.isdigit() else UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -92,15 +92,25 @@ class UserInputs:
     seconds_since_last: float
 
 
+# Upper bounds of the numeric user fields: beyond them the networks' x**2 features overflow
+# float32 (age 1e30 gives NaN scores), and no real user is older or away longer.
+MAXIMUM = {"age": 150.0, "seconds_since_last": 1e10}
+
+
 def _number(user: Mapping[str, Any], key: str, fill: float) -> float:
     value = user.get(key)
     if value is None:
         return fill
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"user[{key!r}] must be a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"user[{key!r}] must be a finite non-negative number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or not 0 <= number <= MAXIMUM[key]:
+        raise ValueError(
+            f"user[{key!r}] must be a finite number from 0 to {MAXIMUM[key]:g}, got {value!r}"
+        )
     return number
 
 

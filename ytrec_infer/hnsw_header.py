@@ -1,8 +1,12 @@
-"""Read an hnswlib index header in pure Python and check it against the manifest.
+"""Read an hnswlib index file in pure Python and check it against the manifest.
 
-hnswlib 0.8.0 aborts the process when ``max_elements`` is below the element count and
-accepts a wrong ``dim`` silently, so the header is parsed and cross-checked before
-``load_index`` ever sees the file. Layout: ``HierarchicalNSW::saveIndex`` in hnswalg.h.
+hnswlib 0.8.0 aborts the process when ``max_elements`` is below the element count, segfaults
+on the first query when the entry point or a neighbour id is out of range, and accepts a wrong
+``dim`` silently. So the header is parsed and cross-checked, and the graph (every link list on
+every level, the labels, the vectors) is validated with numpy, before ``load_index`` ever sees
+the file. Checksums catch accidental damage first; these checks stop a file that is well
+signed but wrong (a producer bug, or tampering) from taking the host process down.
+Layout: ``HierarchicalNSW::saveIndex`` in hnswalg.h.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ytrec_infer.artifact import IndexSpec
 from ytrec_infer.errors import ArtifactError
 
 _HEADER = struct.Struct("<QQQQQQiIQQQdQ")
 _FLOAT_BYTES = 4
 _LINK_BYTES = 4
+_LABEL_BYTES = 8
+_COUNT_MASK = 0xFFFF
 
 
 @dataclass(frozen=True)
@@ -78,4 +86,118 @@ def check_header(path: Path, spec: IndexSpec) -> HnswHeader:
         raise ArtifactError(
             path, "hnswlib header does not match the manifest: " + "; ".join(problems)
         )
+    _check_graph(path, header)
     return header
+
+
+def _level0(path: Path, header: HnswHeader) -> np.ndarray:
+    """The level-0 block as a read-only structured array: link list, vector, label per element."""
+    layout = np.dtype(
+        [
+            ("links", "<u4", (header.max_m0 + 1,)),
+            ("vector", "<f4", (header.dim,)),
+            ("label", "<u8"),
+        ]
+    )
+    if layout.itemsize != header.size_data_per_element:
+        raise ArtifactError(path, "hnswlib element layout does not match its header")
+    return np.memmap(
+        path, dtype=layout, mode="r", offset=_HEADER.size, shape=(header.element_count,)
+    )
+
+
+def _bad_links(block: np.ndarray, limit: int, count: int) -> str | None:
+    """Why a [rows, 1 + limit] uint32 link-list block is unsafe, or None when it is sound."""
+    sizes = block[:, 0] & _COUNT_MASK
+    if np.any(block[:, 0] >> 16):
+        return "link lists carry flags (deleted elements are not supported)"
+    if np.any(sizes > limit):
+        return f"a link list holds more than {limit} neighbours"
+    used = np.arange(limit) < sizes[:, None]
+    if np.any(block[:, 1:][used] >= count):
+        return "a neighbour id is out of range"
+    return None
+
+
+def _check_graph(path: Path, header: HnswHeader) -> None:
+    """Every id hnswlib will follow is in range, labels are the item codes, vectors are finite."""
+    count = header.element_count
+    level0 = _level0(path, header)
+    problem = _bad_links(np.asarray(level0["links"]), header.max_m0, count)
+    if problem:
+        raise ArtifactError(path, f"hnswlib level-0 graph: {problem}")
+    labels = np.sort(np.asarray(level0["label"]))
+    if not np.array_equal(labels, np.arange(1, count + 1, dtype=np.uint64)):
+        raise ArtifactError(path, "hnswlib labels are not the item codes 1..N")
+    if not np.isfinite(level0["vector"]).all():
+        raise ArtifactError(path, "hnswlib index holds non-finite vectors")
+    _check_upper_levels(path, header)
+
+
+def _check_upper_levels(path: Path, header: HnswHeader) -> None:
+    """Walk the per-element upper-level link lists that follow the level-0 block.
+
+    Each element has a uint32 byte count followed by that many bytes (``level`` blocks of
+    ``1 + max_m`` uint32 words). The walk is sequential, so it runs over a word view with one
+    cheap step per element; the blocks it finds are then checked together with numpy.
+    """
+    count = header.element_count
+    per_level = header.max_m + 1
+    with open(path, "rb") as handle:
+        handle.seek(_HEADER.size + count * header.size_data_per_element)
+        tail = handle.read()
+    if len(tail) % _LINK_BYTES:
+        raise ArtifactError(path, "hnswlib file length does not match its link lists")
+    words = np.frombuffer(tail, dtype="<u4")
+    sizes = words.tolist()  # plain ints: the fastest thing to index one at a time
+    limit, bytes_per_level = len(sizes), per_level * _LINK_BYTES
+    starts, depths, owners = [], [], []
+    position = 0
+    for element in range(count):
+        if position >= limit:
+            raise ArtifactError(path, "hnswlib upper levels are truncated")
+        size = sizes[position]
+        position += 1
+        if size:
+            depth, rest = divmod(size, bytes_per_level)
+            if rest or depth > header.max_level:
+                raise ArtifactError(path, f"hnswlib element {element} has an invalid level count")
+            starts.append(position)
+            depths.append(depth)
+            owners.append(element)
+            position += depth * per_level
+    if position != limit:
+        raise ArtifactError(path, "hnswlib file length does not match its link lists")
+    levels = np.zeros(count, dtype=np.int64)
+    levels[owners] = depths
+    if depths:
+        depth_array = np.asarray(depths, dtype=np.int64)
+        first = np.repeat(np.asarray(starts, dtype=np.int64), depth_array)
+        within = np.arange(len(first)) - np.repeat(
+            np.cumsum(depth_array) - depth_array, depth_array
+        )
+        rows = words[(first + within * per_level)[:, None] + np.arange(per_level)]
+        problem = _bad_links(rows, header.max_m, count)
+        if problem:
+            raise ArtifactError(path, f"hnswlib upper-level graph: {problem}")
+    if count and (
+        int(levels.max()) != header.max_level or levels[header.entry_point] != header.max_level
+    ):
+        raise ArtifactError(path, "hnswlib entry point is not on the top level")
+
+
+def check_vectors(path: Path, item_vectors: np.ndarray, chunk: int = 1 << 16) -> None:
+    """The vectors inside the index equal ``item_vectors.npy`` row for row (label = row + 1).
+
+    An index whose stored vectors differ from the catalog's would answer plausibly and wrongly.
+    Compared in chunks, so a large memory-mapped catalog is never copied whole.
+    """
+    header = read_header(path)
+    level0 = _level0(path, header)
+    if item_vectors.shape != (header.element_count, header.dim):
+        raise ArtifactError(path, "index vectors differ from item_vectors.npy in shape")
+    for start in range(0, header.element_count, chunk):
+        rows = level0[start : start + chunk]
+        order = np.asarray(rows["label"]).astype(np.int64) - 1
+        if not np.array_equal(np.asarray(rows["vector"]), item_vectors[order]):
+            raise ArtifactError(path, "index vectors differ from item_vectors.npy")

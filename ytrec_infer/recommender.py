@@ -19,10 +19,13 @@ from ytrec_infer.artifact import Manifest, read_manifest
 from ytrec_infer.catalog import Catalog, load_array
 from ytrec_infer.errors import ArtifactError, UnknownItemError
 from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
+from ytrec_infer.hnsw_header import check_vectors
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
+from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import HnswRetriever
 from ytrec_infer.validation import flag, item_id_array, positive_int
+from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +85,9 @@ class Recommender:
     ) -> Recommender:
         """Verify an artifact folder (manifest, sizes, sha256, index header) and load it.
 
+        ``path`` is an artifact folder or a root of published versions (its newest complete
+        version is loaded, see :mod:`ytrec_infer.versions`). After loading, the readiness
+        check replays the request stored at export time (:mod:`ytrec_infer.readiness`).
         ``providers`` are onnxruntime execution providers (default: CPU); ``threads`` is the
         intra-op thread count of each network (default 1). Raises :class:`ArtifactError`.
 
@@ -92,6 +98,7 @@ class Recommender:
         chosen = resolve_providers(providers)
         if threads is not None:
             positive_int(threads, "threads")
+        path = resolve(path)
         manifest = read_manifest(path)
         try:
             schema = FeatureSchema.from_dict(manifest.features)
@@ -113,6 +120,7 @@ class Recommender:
             raise ArtifactError(
                 vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
             )
+        check_vectors(manifest.path(manifest.index.file), item_vectors)
         log.info(
             "loaded %s: %d items, ef=%d, providers=%s",
             path,
@@ -120,7 +128,7 @@ class Recommender:
             retriever.ef_search,
             chosen,
         )
-        return cls(
+        rec = cls(
             manifest,
             catalog,
             schema,
@@ -129,6 +137,8 @@ class Recommender:
             retriever,
             item_vectors,
         )
+        check_readiness(rec)
+        return rec
 
     @property
     def num_items(self) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -14,17 +16,18 @@ def item_id_array(value: Any, name: str) -> np.ndarray:
     """A 1-D int64 array of item ids from a list, tuple, range or integer numpy array.
 
     Strings, floats and booleans are refused rather than guessed at: an id of ``"50"`` or
-    ``50.0`` is almost always a bug upstream, and silently converting it would hide it.
+    ``50.0`` is almost always a bug upstream, and silently converting it would hide it. Sets
+    and mappings are refused too: they have no order, and a history is oldest first.
     """
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+    if isinstance(value, (str, bytes, Mapping, AbstractSet)) or not hasattr(value, "__len__"):
         raise TypeError(
             f"{name} must be a sequence of integer item ids, got {type(value).__name__}"
         )
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {value.shape}")
     if len(value) > MAX_LIST_LENGTH:
         raise ValueError(f"{name} has {len(value)} ids; at most {MAX_LIST_LENGTH} are accepted")
     if isinstance(value, np.ndarray):
-        if value.ndim != 1:
-            raise ValueError(f"{name} must be 1-D, got shape {value.shape}")
         if value.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integer ids, got dtype {value.dtype}")
         if value.dtype.kind == "u" and value.size and value.max() > np.iinfo(np.int64).max:

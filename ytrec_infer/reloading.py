@@ -1,0 +1,156 @@
+"""Hot reload for long-running apps: swap to a newer published version without failing requests.
+
+>>> serving = ServingRecommender("artifacts/ml100k")  # doctest: +SKIP
+>>> serving.recommend([50, 172, 181], k=10)            # doctest: +SKIP
+>>> outcome = serving.reload()  # e.g. from a timer thread, or serving.watch(60)  # doctest: +SKIP
+
+Requests always run on one complete :class:`Recommender`: each call reads the current one once
+(a single attribute read, atomic in CPython) and uses it to the end, so a swap never mixes two
+models in one request and never drops one. :meth:`ServingRecommender.reload` runs on the
+caller's thread, off the request path: it resolves the newest published version, loads it
+(checksums, header and graph checks, ONNX schema, and the readiness check, which also warms
+every stage), and only then swaps it in. If anything fails the old model keeps serving, and the
+error is returned, logged and kept in :attr:`ServingRecommender.last_error`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ytrec_infer.artifact import MANIFEST
+from ytrec_infer.recommender import History, Recommender
+from ytrec_infer.results import Recommendations
+from ytrec_infer.versions import resolve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What one :meth:`ServingRecommender.reload` did.
+
+    ``swapped`` is true when a new version now serves; ``version`` is the folder serving after
+    the call; ``error`` is the exception that kept the old one serving (None on success or
+    when nothing had changed).
+    """
+
+    swapped: bool
+    version: Path
+    error: Exception | None = None
+
+
+def _fingerprint(folder: Path) -> tuple[Path, str]:
+    """A folder and the sha256 of its manifest: equal fingerprints mean the same artifact."""
+    digest = hashlib.sha256((folder / MANIFEST).read_bytes()).hexdigest()
+    return folder.resolve(), digest
+
+
+class ServingRecommender:
+    """Holds the :class:`Recommender` that serves now, and swaps in newer versions of ``root``.
+
+    ``root`` is a root of published versions or a plain artifact folder (replaced in place by
+    a re-export). The request methods mirror :class:`Recommender`'s and are safe to call from
+    many threads while another thread reloads.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self._providers = providers
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.last_error: Exception | None = None
+        folder = resolve(self.root)
+        self._fingerprint = _fingerprint(folder)  # taken first: a later change is then seen
+        self._current = self._load(folder)
+
+    def _load(self, folder: Path) -> Recommender:
+        return Recommender.load(folder, self._providers, self._threads)
+
+    @property
+    def current(self) -> Recommender:
+        """The model serving now (keep the reference for a multi-call job on one model)."""
+        return self._current
+
+    @property
+    def version(self) -> Path:
+        """The artifact folder serving now."""
+        return self._current.manifest.root
+
+    def recommend(self, history: History, k: int = 10, **kwargs: Any) -> Recommendations:
+        """:meth:`Recommender.recommend` on the current model."""
+        return self._current.recommend(history, k, **kwargs)
+
+    def candidates(self, history: History, n: int = 100, **kwargs: Any) -> Recommendations:
+        """:meth:`Recommender.candidates` on the current model."""
+        return self._current.candidates(history, n, **kwargs)
+
+    def rank(
+        self,
+        history: History,
+        item_ids: Sequence[int] | np.ndarray,
+        user: Mapping[str, Any] | None = None,
+        strict: bool = False,
+    ) -> Recommendations:
+        """:meth:`Recommender.rank` on the current model."""
+        return self._current.rank(history, item_ids, user, strict)
+
+    def reload(self) -> ReloadOutcome:
+        """Load, verify and warm the newest version, then swap it in; never raises for a bad one.
+
+        Concurrent calls are serialised; one that finds the serving artifact unchanged does
+        nothing. On failure the old model keeps serving and the error is returned and logged.
+        """
+        with self._lock:
+            try:
+                folder = resolve(self.root)
+                fingerprint = _fingerprint(folder)
+                if fingerprint == self._fingerprint:
+                    return ReloadOutcome(False, self.version)
+                fresh = self._load(folder)
+            except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
+                self.last_error = exc
+                log.error("reload of %s failed; still serving %s: %s", self.root, self.version, exc)
+                return ReloadOutcome(False, self.version, exc)
+            self._current, self._fingerprint = fresh, fingerprint
+            self.last_error = None
+            log.info("now serving %s", folder)
+            return ReloadOutcome(True, folder)
+
+    def watch(self, interval_s: float) -> None:
+        """Call :meth:`reload` every ``interval_s`` seconds on a daemon thread until :meth:`stop`."""
+        if isinstance(interval_s, bool) or not isinstance(interval_s, (int, float)):
+            raise TypeError(f"interval_s must be a number, got {type(interval_s).__name__}")
+        if not interval_s > 0:
+            raise ValueError(f"interval_s must be > 0, got {interval_s}")
+        if self._watcher is not None:
+            raise RuntimeError("already watching; call stop() first")
+        self._stop.clear()
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                self.reload()
+
+        self._watcher = threading.Thread(target=loop, name="ytrec-reload", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        """Stop the :meth:`watch` thread (waits for a reload in progress to finish)."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._watcher = None
