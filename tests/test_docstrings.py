@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import ytrec_infer
-from ytrec_infer import errors, recommender, results
+from ytrec_infer import errors, recommender, reloading, results
 
 
 def _public_members() -> list[tuple[str, object]]:
@@ -40,12 +40,15 @@ def test_all_names_resolve_and_version_is_set() -> None:
     assert ytrec_infer.__version__ and ytrec_infer.__version__[0].isdigit()
 
 
-@pytest.mark.parametrize("module", [ytrec_infer, recommender, results, errors], ids=str)
+@pytest.mark.parametrize(
+    "module", [ytrec_infer, recommender, reloading, results, errors], ids=lambda m: m.__name__
+)
 def test_docstring_examples_run(module: object, artifact_dir: Path) -> None:
-    """The examples run against the session's trained artifact, as ARTIFACT and rec."""
+    """The examples run against the session's trained artifact, as ARTIFACT, rec, serving."""
     globs = {
         "ARTIFACT": str(artifact_dir),
         "rec": ytrec_infer.Recommender.load(artifact_dir),
+        "serving": ytrec_infer.ServingRecommender(artifact_dir),
         **vars(ytrec_infer),
     }
     finder = doctest.DocTestFinder(exclude_empty=True)

@@ -3,7 +3,8 @@
 Load an artifact folder written by ``ytrec train`` and ask for recommendations; no PyTorch is
 imported. Public names: :class:`Recommender` (the facade), its results :class:`Recommendations`
 and :class:`Recommendation` (frozen dataclasses that convert to dicts and numpy arrays), the
-errors :class:`ArtifactError` and :class:`UnknownItemError`, and ``__version__``.
+errors :class:`ArtifactError` and :class:`UnknownItemError`, :class:`ServingRecommender` (hot
+reload of newer published versions) with its :class:`ReloadOutcome`, and ``__version__``.
 
 In the examples of this package, ``ARTIFACT`` is such a folder (e.g. ``"artifacts/ml100k"``)
 and ``rec`` is ``Recommender.load(ARTIFACT)``; the test suite runs them all.
