@@ -21,12 +21,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from trainers.config import TrainConfig  # noqa: E402
-from trainers.curves import plot_training_curves  # noqa: E402
-from trainers.evaluate import evaluate_artifact  # noqa: E402
-from trainers.pipeline import train_and_export  # noqa: E402
+from trainers.config import TrainConfig
+from trainers.curves import plot_training_curves
+from trainers.evaluate import evaluate_artifact
+from trainers.pipeline import train_and_export
 
 parser = argparse.ArgumentParser(description="Train, evaluate and plot.")
 parser.add_argument("--data", default="movielens-100k", help="dataset name, folder or log file")

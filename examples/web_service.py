@@ -76,7 +76,7 @@ def make_handler(rec: Recommender) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = f"ytrec-infer/{__version__}"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
+        def log_message(self, format: str, *args: Any) -> None:
             log.info("%s %s", self.address_string(), format % args)
 
         def _send(self, status: HTTPStatus, payload: dict[str, Any]) -> None:
@@ -103,10 +103,10 @@ def make_handler(rec: Recommender) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(HTTPStatus.OK, result.to_dict())
 
-        def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+        def do_GET(self) -> None:
             self._answer(parse_query)
 
-        def do_POST(self) -> None:  # noqa: N802 (stdlib name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
                 self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
