@@ -129,7 +129,8 @@ def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
     "--out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Artifact folder to write (replaced atomically if it exists).",
+    help="Root of published versions: each run adds OUT/v000001, OUT/v000002, ... "
+    "(complete or not at all); Recommender.load(OUT) loads the newest.",
 )
 @click.option(
     "--preset",
