@@ -22,13 +22,14 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	$(BIN)/ytrec data fetch $(DATA)
-	$(BIN)/ytrec train --data $(DATA) --out $(ARTIFACT)
+	$(BIN)/ytrec train --data $(DATA) --out $(ARTIFACT) --curves $(ARTIFACT).curves.png
 	$(BIN)/python examples/recommend_without_torch.py $(ARTIFACT) $(subst $(comma), ,$(HISTORY))
 	$(BIN)/ytrec recommend $(ARTIFACT) --history $(HISTORY) -k 10
 	$(BIN)/ytrec evaluate $(ARTIFACT) --data $(DATA) --json $(ARTIFACT).metrics.json
 	$(BIN)/ytrec-bench $(ARTIFACT) --json $(ARTIFACT).bench.json
 
 test: install
+	$(BIN)/python -m mypy --strict ytrec_infer/
 	$(BIN)/python -m pytest
 
 clean:

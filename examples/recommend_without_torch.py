@@ -16,7 +16,6 @@ class _BlockTrainingStack(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
         if name.split(".")[0] in {"torch", "onnx", "onnxscript"}:
             raise ImportError(f"{name} is blocked in this process")
-        return None
 
 
 def main(argv: list[str]) -> int:

@@ -33,6 +33,7 @@ def test_wheel_contains_only_the_runtime(wheel: Path) -> None:
     }
     assert packages == {"ytrec_infer"}
     assert "ytrec_infer/recommender.py" in names
+    assert "ytrec_infer/py.typed" in names  # PEP 561: type checkers use the package's hints
 
 
 def test_wheel_dependencies_and_commands(wheel: Path) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trainers.config import TrainConfig
-from trainers.data import load_dataset, resolve_dataset, split_leave_last_out
+from trainers.data import open_dataset, split_leave_last_out
 from trainers.encoding import EncodedData, encode
 from trainers.holdout import holdout_set
+from trainers.progress import EpochRecord
 
 if TYPE_CHECKING:
     from trainers.models import CandidateModel, Ranker
@@ -21,7 +22,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Where the artifact went, the validation metrics, and the trained torch networks."""
+    """Where the artifact went, the validation metrics, and the trained torch networks.
+
+    ``history`` holds one record per epoch of each stage (stage, epoch, loss, validation
+    metrics, seconds), the data of the training curves.
+    """
 
     artifact: Path
     metrics: dict[str, float]
@@ -29,11 +34,18 @@ class TrainResult:
     data: EncodedData
     candidate_model: CandidateModel
     ranker: Ranker
+    history: tuple[EpochRecord, ...] = ()
 
 
-def prepare_data(data: str | Path, max_history: int) -> EncodedData:
-    """Resolve (name or folder), load, split by time per user, and encode a dataset."""
-    dataset = load_dataset(resolve_dataset(str(data)))
+def prepare_data(
+    data: str | Path,
+    max_history: int,
+    items: str | Path | None = None,
+    users: str | Path | None = None,
+) -> EncodedData:
+    """Load (name, folder, or log file with optional item/user tables), split by time per user,
+    and encode a dataset."""
+    dataset = open_dataset(data, items=items, users=users)
     split = split_leave_last_out(dataset.interactions)
     log.info(
         "%s: %d train / %d valid / %d test interactions, %d users, %d items",
@@ -47,8 +59,21 @@ def prepare_data(data: str | Path, max_history: int) -> EncodedData:
     return encode(dataset, split, max_history)
 
 
-def train_and_export(data: str | Path, out: Path, config: TrainConfig) -> TrainResult:
-    """Train the candidate generator and the ranker on ``data`` and publish an artifact at ``out``."""
+def train_and_export(
+    data: str | Path,
+    out: Path,
+    config: TrainConfig,
+    items: str | Path | None = None,
+    users: str | Path | None = None,
+) -> TrainResult:
+    """Train both networks on ``data`` and publish an artifact at ``out``.
+
+    ``data`` is a dataset name, a dataset folder, or an interaction log file (CSV/Parquet of
+    user, item, timestamp[, rating]) with optional ``items`` and ``users`` feature tables.
+
+    >>> result = train_and_export("log.csv", Path("artifacts/mine"), TrainConfig.small())
+    ... # doctest: +SKIP
+    """
     from export.artifact_builder import build_artifact
     from export.bundle import check_destination
     from trainers.train_candidates import train_candidates
@@ -56,16 +81,17 @@ def train_and_export(data: str | Path, out: Path, config: TrainConfig) -> TrainR
 
     check_destination(out)
     start = time.perf_counter()
-    encoded = prepare_data(data, config.candidate.max_history)
+    encoded = prepare_data(data, config.candidate.max_history, items, users)
     valid = holdout_set(encoded, "valid")
+    history: list[EpochRecord] = []
     candidate_model, candidate_metrics = train_candidates(
-        encoded, config.candidate, valid, config.seed
+        encoded, config.candidate, valid, config.seed, history=history
     )
     ranker, ranker_metrics = train_ranker(
-        encoded, candidate_model, config.ranker, valid, config.seed
+        encoded, candidate_model, config.ranker, valid, config.seed, history=history
     )
     metrics = {**candidate_metrics, **ranker_metrics}
     artifact = build_artifact(out, encoded, candidate_model, ranker, config, valid, metrics)
     seconds = time.perf_counter() - start
     log.info("trained and exported %s in %.0fs", artifact, seconds)
-    return TrainResult(artifact, metrics, seconds, encoded, candidate_model, ranker)
+    return TrainResult(artifact, metrics, seconds, encoded, candidate_model, ranker, tuple(history))

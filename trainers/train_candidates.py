@@ -23,7 +23,7 @@ from trainers.holdout import HoldoutSet
 from trainers.inference import retrieve_candidates
 from trainers.metrics import hit_rate, target_ranks
 from trainers.models import CandidateModel
-from trainers.progress import EpochProgress
+from trainers.progress import EpochProgress, EpochRecord
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,13 @@ def _batch_loss(
 
 
 def train_candidates(
-    data: EncodedData, config: CandidateConfig, valid: HoldoutSet, seed: int, skip_last: int = 0
+    data: EncodedData,
+    config: CandidateConfig,
+    valid: HoldoutSet,
+    seed: int,
+    skip_last: int = 0,
+    *,
+    history: list[EpochRecord] | None = None,
 ) -> tuple[CandidateModel, dict[str, float]]:
     """Train, keep the best epoch by validation Recall@100, return the model in eval mode.
 
@@ -116,7 +122,7 @@ def train_candidates(
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    progress = EpochProgress(log, "candidates", config.epochs)
+    progress = EpochProgress(log, "candidates", config.epochs, history)
     best: tuple[float, dict[str, torch.Tensor]] = (-1.0, {})
     for epoch in range(config.epochs):
         model.train()

@@ -24,7 +24,7 @@ from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, reorder, retrieve_candidates
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
-from trainers.progress import EpochProgress
+from trainers.progress import EpochProgress, EpochRecord
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ def train_ranker(
     config: RankerConfig,
     valid: HoldoutSet,
     seed: int,
+    *,
+    history: list[EpochRecord] | None = None,
 ) -> tuple[Ranker, dict[str, float]]:
     """Train, keep the best epoch by validation NDCG@10, return the ranker in eval mode."""
     torch.manual_seed(seed)
@@ -115,7 +117,7 @@ def train_ranker(
     optimizer = torch.optim.Adam(
         ranker.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    progress = EpochProgress(log, "ranker", config.epochs)
+    progress = EpochProgress(log, "ranker", config.epochs, history)
     tensors = {key: torch.from_numpy(value) for key, value in lists.items()}
     _, valid_codes, valid_scores = retrieve_candidates(
         candidate_model, data, valid.user_rows, valid.histories, config.n_candidates

@@ -58,7 +58,19 @@ def _load(path: str) -> Recommender:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ytrec")
 def main() -> None:
-    """ytrec: train, export and serve the YouTube DNN two-stage recommender."""
+    """ytrec: train, export and serve the YouTube DNN two-stage recommender.
+
+    Every command has --help. Exit status: 0 on success, 1 on an error the message explains
+    (bad data, damaged artifact), 2 on a usage error. Progress and logs go to stderr; results
+    to stdout (--json where machines read them).
+
+    \b
+    Typical session:
+      ytrec data fetch movielens-100k
+      ytrec train --data movielens-100k --out artifacts/ml100k --curves curves.png
+      ytrec recommend artifacts/ml100k --history 50,172,181 -k 10
+      ytrec evaluate artifacts/ml100k --data movielens-100k
+    """
 
 
 @main.group()
@@ -98,13 +110,27 @@ def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
     "--data",
     "data_spec",
     required=True,
-    help="A dataset name (movielens-100k, after `ytrec data fetch`) or a folder.",
+    help="A dataset name (movielens-100k, after `ytrec data fetch`), a dataset folder, or your "
+    "own interaction log: a CSV/Parquet file of user, item, timestamp[, rating].",
+)
+@click.option(
+    "--items",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With a log file: item table (item, and optional title, year, genres as a|b|c).",
+)
+@click.option(
+    "--users",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With a log file: user table (user, and optional age, gender, occupation, zip_code).",
 )
 @click.option(
     "--out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Artifact folder to write (replaced atomically if it exists).",
+    help="Root of published versions: each run adds OUT/v000001, OUT/v000002, ... "
+    "(complete or not at all); Recommender.load(OUT) loads the newest.",
 )
 @click.option(
     "--preset",
@@ -113,32 +139,92 @@ def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
     show_default=True,
     help="'small' trains a few epochs (smoke tests).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=None, help="Override the candidate epochs."
 )
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and the final line.")
+@click.option(
+    "--curves",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also draw the training curves (loss, validation metrics per epoch) to this PNG; "
+    "needs the 'plot' extra (matplotlib).",
+)
+@click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the per-epoch history (loss, validation metrics, seconds) as JSON.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="No progress lines: only warnings and the result."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result (artifact, metrics) as JSON."
+)
 def train(
-    data_spec: str, out: Path, preset: str, seed: int, epochs: int | None, quiet: bool
+    data_spec: str,
+    items: Path | None,
+    users: Path | None,
+    out: Path,
+    preset: str,
+    seed: int,
+    epochs: int | None,
+    curves: Path | None,
+    history_path: Path | None,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
-    """Train both networks on a dataset, export them, build the index, write an artifact."""
+    """Train both networks on a dataset, export them, build the index, write an artifact.
+
+    Progress (epoch, loss, validation metric, time left) goes to stderr through logging.
+
+    \b
+    Examples:
+      ytrec train --data movielens-100k --out artifacts/ml100k --curves curves.png
+      ytrec train --data log.csv --items items.csv --users users.csv --out artifacts/mine
+    """
     _training_code("train")
     from dataclasses import replace
 
     from trainers.config import TrainConfig
+    from trainers.curves import plot_training_curves, require_matplotlib, write_history
     from trainers.data import DataError
+    from trainers.models import CandidateModel  # noqa: F401  (torch sets its log levels on import)
     from trainers.pipeline import train_and_export
 
+    if curves is not None:
+        try:
+            require_matplotlib()
+        except ImportError as exc:
+            raise click.ClickException(str(exc)) from None
     _setup_logging(quiet)
     config = TrainConfig.small(seed) if preset == "small" else TrainConfig(seed=seed)
     if epochs is not None:
         config = replace(config, candidate=replace(config.candidate, epochs=epochs))
     try:
-        result = train_and_export(data_spec, out, config)
+        result = train_and_export(data_spec, out, config, items=items, users=users)
     except (DataError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
+    if history_path is not None:
+        write_history(result.history, history_path)
+    if curves is not None:
+        plot_training_curves(result.history, curves, title=f"training on {Path(data_spec).name}")
+    if as_json:
+        summary = {
+            "artifact": str(result.artifact),
+            "seconds": result.seconds,
+            "metrics": result.metrics,
+            "curves": str(curves) if curves else None,
+            "history": str(history_path) if history_path else None,
+        }
+        click.echo(json.dumps(summary, indent=2))
+        return
     shown = ", ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
     click.echo(f"artifact written to {result.artifact} in {result.seconds:.0f}s ({shown})")
+    if curves is not None:
+        click.echo(f"training curves: {curves}")
 
 
 @main.command()
@@ -146,12 +232,20 @@ def train(
 @click.option(
     "--history", required=True, help="Comma-separated item ids, oldest first (e.g. 50,172,181)."
 )
-@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--n-candidates", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--age", type=click.FloatRange(min=0), default=None)
-@click.option("--gender", default=None)
-@click.option("--occupation", default=None)
-@click.option("--zip-code", default=None)
+@click.option(
+    "-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="Items to return."
+)
+@click.option(
+    "--n-candidates",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Candidates retrieved from the index and scored by the ranker.",
+)
+@click.option("--age", type=click.FloatRange(min=0), default=None, help="User's age in years.")
+@click.option("--gender", default=None, help="User's gender as in the training data (M/F).")
+@click.option("--occupation", default=None, help="User's occupation as in the training data.")
+@click.option("--zip-code", default=None, help="User's zip code (its first digit is used).")
 @click.option("--include-history", is_flag=True, help="Allow items already in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def recommend(
@@ -213,7 +307,13 @@ def recommend(
 @click.option(
     "--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on."
 )
-@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "valid"]),
+    default="test",
+    show_default=True,
+    help="Held-out item scored per user: the last (test) or the one before it (valid).",
+)
 @click.option(
     "--json",
     "json_path",

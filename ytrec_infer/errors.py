@@ -10,6 +10,13 @@ class ArtifactError(Exception):
 
     The message names the file and the reason; nothing has been loaded into a native
     library when this is raised for a checksum or manifest problem.
+
+    >>> from ytrec_infer import Recommender
+    >>> try:
+    ...     Recommender.load("no/such/folder")
+    ... except ArtifactError as error:
+    ...     print(error.path, "-", error.reason)
+    no/such/folder - is not an artifact folder (no such directory)
     """
 
     def __init__(self, path: str | Path, reason: str) -> None:
@@ -19,7 +26,18 @@ class ArtifactError(Exception):
 
 
 class UnknownItemError(ValueError):
-    """Raised in strict mode when a history or candidate list names items the artifact lacks."""
+    """Raised in strict mode when a history or candidate list names items the artifact lacks.
+
+    Without ``strict=True`` unknown ids are skipped and listed in ``unknown_ids`` instead
+    (``rec`` is a loaded :class:`~ytrec_infer.Recommender`).
+
+    >>> rec.recommend([50, 999999], strict=True)
+    Traceback (most recent call last):
+    ...
+    ytrec_infer.errors.UnknownItemError: unknown item ids not in the catalog: 999999
+    >>> rec.recommend([50, 999999]).unknown_ids
+    (999999,)
+    """
 
     def __init__(self, item_ids: tuple[int, ...]) -> None:
         self.item_ids = item_ids

@@ -40,6 +40,10 @@ class ReloadOutcome:
     ``swapped`` is true when a new version now serves; ``version`` is the folder serving after
     the call; ``error`` is the exception that kept the old one serving (None on success or
     when nothing had changed).
+
+    >>> outcome = serving.reload()  # nothing newer was published
+    >>> outcome.swapped, outcome.error
+    (False, None)
     """
 
     swapped: bool
@@ -59,6 +63,10 @@ class ServingRecommender:
     ``root`` is a root of published versions or a plain artifact folder (replaced in place by
     a re-export). The request methods mirror :class:`Recommender`'s and are safe to call from
     many threads while another thread reloads.
+
+    >>> serving = ServingRecommender(ARTIFACT)
+    >>> len(serving.recommend([50, 172, 181], k=3))
+    3
     """
 
     def __init__(
@@ -83,20 +91,36 @@ class ServingRecommender:
 
     @property
     def current(self) -> Recommender:
-        """The model serving now (keep the reference for a multi-call job on one model)."""
+        """The model serving now (keep the reference for a multi-call job on one model).
+
+        >>> serving.current.num_items > 0
+        True
+        """
         return self._current
 
     @property
     def version(self) -> Path:
-        """The artifact folder serving now."""
+        """The artifact folder serving now.
+
+        >>> serving.version.joinpath("manifest.json").is_file()
+        True
+        """
         return self._current.manifest.root
 
     def recommend(self, history: History, k: int = 10, **kwargs: Any) -> Recommendations:
-        """:meth:`Recommender.recommend` on the current model."""
+        """:meth:`Recommender.recommend` on the current model.
+
+        >>> serving.recommend([50, 172, 181], k=3).stage
+        'ranked'
+        """
         return self._current.recommend(history, k, **kwargs)
 
     def candidates(self, history: History, n: int = 100, **kwargs: Any) -> Recommendations:
-        """:meth:`Recommender.candidates` on the current model."""
+        """:meth:`Recommender.candidates` on the current model.
+
+        >>> len(serving.candidates([50, 172, 181], n=20))
+        20
+        """
         return self._current.candidates(history, n, **kwargs)
 
     def rank(
@@ -106,7 +130,11 @@ class ServingRecommender:
         user: Mapping[str, Any] | None = None,
         strict: bool = False,
     ) -> Recommendations:
-        """:meth:`Recommender.rank` on the current model."""
+        """:meth:`Recommender.rank` on the current model.
+
+        >>> sorted(r.item_id for r in serving.rank([50, 172], [1, 2, 3]))
+        [1, 2, 3]
+        """
         return self._current.rank(history, item_ids, user, strict)
 
     def reload(self) -> ReloadOutcome:
@@ -114,6 +142,9 @@ class ServingRecommender:
 
         Concurrent calls are serialised; one that finds the serving artifact unchanged does
         nothing. On failure the old model keeps serving and the error is returned and logged.
+
+        >>> serving.reload().swapped  # the same artifact: nothing to swap
+        False
         """
         with self._lock:
             try:
@@ -132,7 +163,11 @@ class ServingRecommender:
             return ReloadOutcome(True, folder)
 
     def watch(self, interval_s: float) -> None:
-        """Call :meth:`reload` every ``interval_s`` seconds on a daemon thread until :meth:`stop`."""
+        """Call :meth:`reload` every ``interval_s`` seconds on a daemon thread until :meth:`stop`.
+
+        >>> serving.watch(3600)  # look for a newer version every hour
+        >>> serving.stop()
+        """
         if isinstance(interval_s, bool) or not isinstance(interval_s, (int, float)):
             raise TypeError(f"interval_s must be a number, got {type(interval_s).__name__}")
         if not interval_s > 0:
@@ -149,7 +184,11 @@ class ServingRecommender:
         self._watcher.start()
 
     def stop(self) -> None:
-        """Stop the :meth:`watch` thread (waits for a reload in progress to finish)."""
+        """Stop the :meth:`watch` thread (waits for a reload in progress to finish).
+
+        >>> serving.watch(60)
+        >>> serving.stop()
+        """
         self._stop.set()
         if self._watcher is not None:
             self._watcher.join()

@@ -1,0 +1,191 @@
+"""Your own interaction log as a dataset: user, item, timestamp[, rating] plus optional tables.
+
+The log is a CSV or Parquet table with one row per interaction. Item and user feature tables
+are optional: without an item table every item gets the title ``"item <id>"``, no genres and no
+release year (one constant placeholder genre column keeps the networks' shapes non-empty);
+without a user table every user's demographics are unknown. The models then
+learn from the interaction sequences alone. Ids must be integers (they become the catalog ids
+that ``Recommender.recommend`` takes).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+from .fields import parse_age, parse_gender, parse_id, parse_rating, parse_timestamp
+from .schema import Dataset, Interactions, ItemTable
+from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
+from .tabular import read_table
+
+logger = logging.getLogger(__name__)
+
+USER_COLUMNS = ("user", "user_id", "userId", "uid")
+ITEM_COLUMNS = ("item", "item_id", "itemId", "movieId", "movie_id", "iid")
+TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date")
+RATING_COLUMNS = ("rating", "weight", "score")
+TITLE_COLUMNS = ("title", "name", "movie_title")
+YEAR_COLUMNS = ("year", "release_year")
+GENRE_COLUMNS = ("genres", "genre", "class", "categories", "category")
+DEFAULT_RATING = 1.0
+NO_GENRE = "(no genre)"
+
+
+def _timestamp(text: str, where: str) -> int:
+    """Unix seconds, or an ISO 8601 date/time (naive ones are taken as UTC)."""
+    try:
+        return parse_timestamp(text, where)
+    except DataError:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise DataError(
+                f"{where}: timestamp {text!r} is neither Unix seconds nor an ISO 8601 date/time"
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def _year(text: str, where: str) -> float:
+    if not text:
+        return math.nan
+    try:
+        year = float(text)
+    except ValueError:
+        raise DataError(f"{where}: year {text!r} is not a number") from None
+    if not math.isfinite(year):
+        raise DataError(f"{where}: year {text!r} is not finite")
+    return year
+
+
+def read_interactions(path: Path) -> Interactions:
+    """The log's rows in file order; a missing or empty rating cell counts as 1."""
+    users: list[int] = []
+    items: list[int] = []
+    ratings: list[float] = []
+    times: list[int] = []
+    required = {"user": USER_COLUMNS, "item": ITEM_COLUMNS, "timestamp": TIME_COLUMNS}
+    for where, row in read_table(path, required, {"rating": RATING_COLUMNS}):
+        users.append(parse_id(row["user"], where, "user id"))
+        items.append(parse_id(row["item"], where, "item id"))
+        rating = row.get("rating", "")
+        ratings.append(parse_rating(rating, where) if rating else DEFAULT_RATING)
+        times.append(_timestamp(row["timestamp"], where))
+    if not users:
+        raise DataError(f"{path}: no interactions; expected a header row and at least one row")
+    return Interactions(
+        user_ids=np.array(users, dtype=np.int64),
+        item_ids=np.array(items, dtype=np.int64),
+        ratings=np.array(ratings, dtype=np.float32),
+        timestamps=np.array(times, dtype=np.int64),
+    )
+
+
+def read_items(path: Path) -> list[ItemRow]:
+    """Item rows: id, and optionally title, year and ``|``-separated genres."""
+    optional = {"title": TITLE_COLUMNS, "year": YEAR_COLUMNS, "genres": GENRE_COLUMNS}
+    return [
+        ItemRow(
+            item_id=parse_id(row["item"], where, "item id"),
+            title=row.get("title", ""),
+            release_year=_year(row.get("year", ""), where),
+            genres=tuple(g for g in row.get("genres", "").split("|") if g.strip()),
+        )
+        for where, row in read_table(path, {"item": ITEM_COLUMNS}, optional)
+    ]
+
+
+def read_users(path: Path) -> list[UserRow]:
+    """User rows: id, and optionally age, gender (M/F), occupation and zip code."""
+    optional = {
+        "age": ("age",),
+        "gender": ("gender", "sex"),
+        "occupation": ("occupation", "job"),
+        "zip_code": ("zip_code", "zip", "postcode", "postal_code"),
+    }
+    return [
+        UserRow(
+            user_id=parse_id(row["user"], where, "user id"),
+            age=parse_age(row.get("age", ""), where),
+            gender=parse_gender(row.get("gender", ""), where),
+            occupation=row.get("occupation", ""),
+            zip_code=row.get("zip_code", ""),
+        )
+        for where, row in read_table(path, {"user": USER_COLUMNS}, optional)
+    ]
+
+
+def _at_least_one_genre(items: ItemTable) -> ItemTable:
+    """Give a genre-less catalog one all-false genre column.
+
+    The networks take genre flags as a [items, genres] matrix; with zero genres the exported
+    ranker multiplies empty matrices, which onnxruntime before 1.24 (the newest for Python
+    3.10) rejects ("MatMul dimension mismatch"). A constant column changes nothing learned.
+    """
+    if items.genre_names:
+        return items
+    return ItemTable(
+        item_ids=items.item_ids,
+        titles=items.titles,
+        release_years=items.release_years,
+        genres=np.zeros((len(items), 1), dtype=bool),
+        genre_names=(NO_GENRE,),
+    )
+
+
+def load_interaction_log(
+    log: str | Path, items: str | Path | None = None, users: str | Path | None = None
+) -> Dataset:
+    """Load an interaction log (CSV/Parquet) and optional item and user tables as a Dataset.
+
+    Every item and user in the log must have a row in the tables that are given; rows for ids
+    that never occur in the log are kept (they can still be recommended, never as history).
+
+    >>> ds = load_interaction_log("log.csv", items="items.csv")  # doctest: +SKIP
+    >>> len(ds.interactions), len(ds.items)  # doctest: +SKIP
+    (1000, 120)
+    """
+    log_path = Path(log).expanduser()
+    interactions = read_interactions(log_path)
+    if items is not None:
+        item_path = Path(items).expanduser()
+        item_rows = read_items(item_path)
+    else:
+        item_path = log_path
+        item_rows = [
+            ItemRow(int(i), f"item {int(i)}", math.nan, ())
+            for i in np.unique(interactions.item_ids)
+        ]
+    if users is not None:
+        user_path = Path(users).expanduser()
+        user_rows = read_users(user_path)
+    else:
+        user_path = log_path
+        user_rows = [
+            UserRow(int(u), math.nan, "", "", "") for u in np.unique(interactions.user_ids)
+        ]
+    item_table = _at_least_one_genre(build_item_table(item_rows, item_path))
+    user_table = build_user_table(user_rows, user_path)
+    check_coverage(interactions, item_table, user_table, (log_path, item_path, user_path))
+    logger.info(
+        "loaded %s: %d interactions, %d users, %d items, %d genres",
+        log_path.name,
+        len(interactions),
+        len(user_table),
+        len(item_table),
+        len(item_table.genre_names),
+    )
+    return Dataset(
+        name=log_path.stem, interactions=interactions, items=item_table, users=user_table
+    )
+
+
+def is_table_file(path: str | Path) -> bool:
+    """Whether ``path`` names an existing file (a log), rather than a folder or dataset name."""
+    return Path(path).expanduser().is_file()
