@@ -15,9 +15,9 @@ import hnswlib
 import numpy as np
 
 from trainers.config import IndexConfig
+from ytrec_infer.exact_search import exact_top_k, recall_at_k
 
-EXACT_CHUNK = 64
-"""Queries per block of the exact reference search (a block of 64 x 1M scores is 256 MB)."""
+__all__ = ["BuiltIndex", "build_index", "exact_top_k", "next_ef", "recall_at_k"]
 
 
 @dataclass(frozen=True)
@@ -29,22 +29,6 @@ class BuiltIndex:
     recall: float
     k: int
     build_seconds: float = 0.0
-
-
-def exact_top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Codes of the exact top-k items by inner product (reference for recall), in blocks."""
-    out = np.empty((len(queries), k), dtype=np.int64)
-    for start in range(0, len(queries), EXACT_CHUNK):
-        scores = queries[start : start + EXACT_CHUNK] @ vectors.T
-        out[start : start + EXACT_CHUNK] = np.argpartition(-scores, k - 1, axis=1)[:, :k] + 1
-    return out
-
-
-def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
-    """Mean share of each query's exact top-k that the index returned."""
-    k = exact.shape[1]
-    hits = [np.intersect1d(f, e, assume_unique=True).size for f, e in zip(found, exact, strict=True)]
-    return float(np.mean(hits) / k)
 
 
 def next_ef(ef: int) -> int:

@@ -21,7 +21,7 @@ from ytrec_infer.errors import ArtifactError, UnknownItemError
 from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
 from ytrec_infer.results import Recommendation, Recommendations
-from ytrec_infer.retrieval import HnswRetriever
+from ytrec_infer.retrieval import EXACT_MAX_ITEMS, ExactRetriever, HnswRetriever, Retriever
 from ytrec_infer.validation import flag, item_id_array, positive_int
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Recommender:
         schema: FeatureSchema,
         user_tower: OnnxModel,
         ranker: OnnxModel,
-        retriever: HnswRetriever,
+        retriever: Retriever,
         item_vectors: np.ndarray,
     ) -> None:
         self.manifest = manifest
@@ -93,17 +93,22 @@ class Recommender:
             )
             for name in ("user_tower", "ranker")
         }
-        retriever = HnswRetriever(manifest.path(manifest.index.file), manifest.index)
         vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
         item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
         if item_vectors.shape != (manifest.num_items, manifest.index.dim):
             raise ArtifactError(
                 vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
             )
+        retriever: Retriever
+        if manifest.num_items <= EXACT_MAX_ITEMS:
+            retriever = ExactRetriever(item_vectors, manifest.index.ef_search)
+        else:
+            retriever = HnswRetriever(manifest.path(manifest.index.file), manifest.index)
         log.info(
-            "loaded %s: %d items, ef=%d, providers=%s",
+            "loaded %s: %d items, %s search, ef=%d, providers=%s",
             path,
             len(catalog),
+            retriever.kind,
             retriever.ef_search,
             chosen,
         )
@@ -120,6 +125,16 @@ class Recommender:
     @property
     def num_items(self) -> int:
         return len(self.catalog)
+
+    @property
+    def item_vectors(self) -> np.ndarray:
+        """The candidate generator's item vectors [N, D] (memory-mapped, read-only)."""
+        return self._item_vectors
+
+    @property
+    def retriever(self) -> Retriever:
+        """Stage one's search: HNSW, or exact numpy search on small catalogs."""
+        return self._retriever
 
     def prepare(
         self, history: History, user: Mapping[str, Any] | None = None, strict: bool = False
@@ -224,6 +239,28 @@ class Recommender:
         top = np.argsort(-logits, kind="stable")[:k]
         records = self._records(codes[top], logits[top], retrieval[top], logits[top])
         return Recommendations(records, "ranked", False, request.unknown_ids)
+
+    def recommend_batch(
+        self,
+        histories: Sequence[History],
+        k: int = 10,
+        users: Sequence[Mapping[str, Any] | None] | None = None,
+        n_candidates: int = 100,
+        exclude_history: bool = True,
+    ) -> list[Recommendations]:
+        """``recommend`` for many users at once, in order (here one request after another)."""
+        if users is not None and len(users) != len(histories):
+            raise ValueError(f"users has {len(users)} entries for {len(histories)} histories")
+        return [
+            self.recommend(
+                history,
+                k,
+                None if users is None else users[i],
+                n_candidates,
+                exclude_history,
+            )
+            for i, history in enumerate(histories)
+        ]
 
     def candidates(
         self,

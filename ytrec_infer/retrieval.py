@@ -1,4 +1,10 @@
-"""Approximate nearest-neighbour retrieval of item codes with hnswlib (inner product)."""
+"""Stage one's nearest-neighbour search over the item vectors: HNSW, or exact for small catalogs.
+
+Exact search reads every item vector per request, so its cost grows with the catalog; HNSW
+costs roughly log(N) but has a fixed overhead per query. Below :data:`EXACT_MAX_ITEMS` items
+exact numpy search is faster than HNSW at the tuned ef (measured in docs/benchmarks.md) and
+has recall 1, so the runtime uses it there.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,18 @@ import numpy as np
 
 from ytrec_infer.artifact import IndexSpec
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.exact_search import exact_top_k, search_one
 from ytrec_infer.hnsw_header import check_header
+
+EXACT_MAX_ITEMS = 20_000
+
+
+def _without(codes: np.ndarray, scores: np.ndarray, excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the excluded codes; a broadcast compare beats ``np.isin`` at these sizes (~100 x 50)."""
+    if not len(excluded):
+        return codes, scores
+    keep = ~(codes[:, None] == excluded[None, :]).any(axis=1)
+    return codes[keep], scores[keep]
 
 
 class HnswRetriever:
@@ -18,6 +35,8 @@ class HnswRetriever:
     ``ef`` is shared state in hnswlib, so it is never changed per call; queries run on the
     calling thread (``num_threads=1``), which keeps concurrent callers independent.
     """
+
+    kind = "hnsw"
 
     def __init__(self, path: Path, spec: IndexSpec) -> None:
         if spec.space not in ("ip", "cosine"):
@@ -44,8 +63,34 @@ class HnswRetriever:
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         labels, distances = self.index.knn_query(vector.reshape(1, -1), k=k, num_threads=1)
-        codes, scores = labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
-        if len(excluded):
-            keep = ~np.isin(codes, excluded)
-            codes, scores = codes[keep], scores[keep]
+        codes, scores = _without(labels[0].astype(np.int64), 1.0 - distances[0], excluded)
         return codes[:n], scores[:n]
+
+    def neighbours(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """Approximate top-k codes of many queries [Q, D] at once, on every core (benchmarks)."""
+        labels, _ = self.index.knn_query(queries, k=min(k, self.size), num_threads=-1)
+        return labels.astype(np.int64)
+
+
+class ExactRetriever:
+    """Exact inner-product search over the item vectors: recall 1, fast on small catalogs."""
+
+    kind = "exact"
+
+    def __init__(self, vectors: np.ndarray, ef_search: int) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.size = len(vectors)
+        self.ef_search = ef_search
+
+    def search(
+        self, vector: np.ndarray, n: int, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` codes by inner product with ``vector`` [D], skipping the ``exclude`` codes."""
+        return search_one(self.vectors, vector.reshape(-1), n, exclude)
+
+    def neighbours(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """Exact top-k codes of many queries [Q, D] (benchmarks)."""
+        return exact_top_k(self.vectors, queries, k)
+
+
+Retriever = HnswRetriever | ExactRetriever
