@@ -575,6 +575,10 @@ def main(
         rec, load = load_timed(artifact, threads)
     except ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
+    if synthetic is not None and rec.num_items != synthetic:
+        raise click.ClickException(
+            f"{artifact} holds {rec.num_items} items, not {synthetic}: choose another --synthetic-dir"
+        )
     try:
         settings.check(rec.num_items)
     except ValueError as exc:

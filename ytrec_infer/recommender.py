@@ -18,6 +18,7 @@ import numpy as np
 from ytrec_infer.artifact import Manifest, read_manifest
 from ytrec_infer.catalog import Catalog, load_array
 from ytrec_infer.errors import ArtifactError, UnknownItemError
+from ytrec_infer.hnsw_header import check_header
 from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
 from ytrec_infer.results import Recommendation, Recommendations
@@ -93,6 +94,7 @@ class Recommender:
             )
             for name in ("user_tower", "ranker")
         }
+        check_header(manifest.path(manifest.index.file), manifest.index)
         vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
         item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
         if item_vectors.shape != (manifest.num_items, manifest.index.dim):
