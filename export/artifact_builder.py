@@ -188,7 +188,9 @@ def build_artifact(
                 "user_tower": _model_entry(artifact.USER_TOWER, tower_specs),
                 "ranker": _model_entry(artifact.RANKER, ranker_specs),
             },
-            index=index_entry(built, config.index, int(vectors.shape[1]), "validation user vectors"),
+            index=index_entry(
+                built, config.index, int(vectors.shape[1]), "validation user vectors"
+            ),
             features=data.schema.to_dict(),
             config=config.to_dict(),
             metrics=metrics,

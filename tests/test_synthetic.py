@@ -33,7 +33,9 @@ def test_catalog_is_deterministic_unit_norm_and_clustered() -> None:
     np.fill_diagonal(same, False)
     assert cosine[same].mean() > 0.3 > abs(cosine[~same].mean())
     assert first.item_features.shape == (3000, len(first.feature_names))
-    assert first.popularity.min() >= 0 and first.popularity.max() > 100 * np.median(first.popularity)
+    assert first.popularity.min() >= 0 and first.popularity.max() > 100 * np.median(
+        first.popularity
+    )
 
 
 def test_histories_come_from_at_most_three_clusters() -> None:

@@ -358,12 +358,16 @@ def format_table(result: BenchResult) -> str:
     env, s = result.environment, result.settings
     lines = [
         f"ytrec-bench  {result.artifact}",
-        f"items {result.num_items}  search {result.search}  ef {result.ef_search}  k {s.k}  "
-        f"candidates {s.n_candidates}  history {s.history_length}  "
-        f"requests {s.requests} (+{s.warmup} warmup)  threads {s.threads}  seed {s.seed}",
-        f"onnxruntime {env['onnxruntime']}  hnswlib {env['hnswlib']}  numpy {env['numpy']}  "
-        f"python {env['python']}  cpu_count {env['cpu_count']}  load average "
-        f"{' '.join(f'{x:.2f}' for x in env.get('load_average') or [])}",
+        (
+            f"items {result.num_items}  search {result.search}  ef {result.ef_search}  k {s.k}  "
+            f"candidates {s.n_candidates}  history {s.history_length}  "
+            f"requests {s.requests} (+{s.warmup} warmup)  threads {s.threads}  seed {s.seed}"
+        ),
+        (
+            f"onnxruntime {env['onnxruntime']}  hnswlib {env['hnswlib']}  numpy {env['numpy']}  "
+            f"python {env['python']}  cpu_count {env['cpu_count']}  load average "
+            f"{' '.join(f'{x:.2f}' for x in env.get('load_average') or [])}"
+        ),
         "",
         f"{'stage':<12} | {'p50 µs':>10} | {'p95 µs':>10} | {'p99 µs':>10} | {'mean µs':>10}",
         f"{'-' * 12}-+-{'-' * 10}-+-{'-' * 10}-+-{'-' * 10}-+-{'-' * 10}",
@@ -386,9 +390,10 @@ def format_table(result: BenchResult) -> str:
             f"{r.queries} queries); exact numpy search {r.exact_p50_us:.0f} µs p50"
         )
         if r.curve:
-            lines.append("ef curve     " + "  ".join(
-                f"ef {p.ef}: {p.recall:.3f} @ {p.p50_us:.0f} µs" for p in r.curve
-            ))
+            lines.append(
+                "ef curve     "
+                + "  ".join(f"ef {p.ef}: {p.recall:.3f} @ {p.p50_us:.0f} µs" for p in r.curve)
+            )
     if result.load is not None:
         lines.append(f"load         {result.load.seconds:.3f} s")
         if result.load.rss_mb is not None:

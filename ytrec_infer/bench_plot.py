@@ -14,10 +14,10 @@ from typing import Any
 def write_plot(report: Mapping[str, Any], path: Path) -> bool:
     """Write the PNG of a benchmark report (``BenchResult.to_dict()``); False without matplotlib."""
     try:
-        import matplotlib
+        import matplotlib  # type: ignore[import-not-found, unused-ignore]
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return False
     figure, (curve_axes, stage_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -25,9 +25,7 @@ def write_plot(report: Mapping[str, Any], path: Path) -> bool:
     if curve:
         curve_axes.plot([p["p50_us"] for p in curve], [p["recall"] for p in curve], marker="o")
         for point in curve:
-            curve_axes.annotate(
-                f"ef {point['ef']}", (point["p50_us"], point["recall"]), fontsize=7
-            )
+            curve_axes.annotate(f"ef {point['ef']}", (point["p50_us"], point["recall"]), fontsize=7)
         curve_axes.set_xlabel("HNSW query p50 (µs, k=100, one thread)")
         curve_axes.set_ylabel("recall@100 vs exact search")
         curve_axes.grid(alpha=0.3)

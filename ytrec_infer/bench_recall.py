@@ -105,7 +105,9 @@ def measure_recall(
     exact_p50 = _exact_p50(vectors, queries, k)
     retriever = rec.retriever
     if not isinstance(retriever, HnswRetriever):
-        return RecallReport(retriever.kind, k, len(queries), retriever.ef_search, 1.0, exact_p50, ())
+        return RecallReport(
+            retriever.kind, k, len(queries), retriever.ef_search, 1.0, exact_p50, ()
+        )
     wanted = sorted({ef for ef in (*efs, retriever.ef_search) if ef <= rec.num_items})
     try:
         curve = tuple(_point(retriever, queries, exact, ef) for ef in wanted)

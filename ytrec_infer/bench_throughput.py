@@ -34,7 +34,7 @@ def threaded_throughput(
         try:
             for history in part:
                 rec.recommend(history, k, n_candidates=n_candidates)
-        except BaseException as exc:  # reported by the caller after join
+        except Exception as exc:  # noqa: BLE001 (re-raised by the caller after join)
             errors.append(exc)
 
     workers = [

@@ -18,8 +18,8 @@ import numpy as np
 from ytrec_infer.artifact import Manifest, read_manifest
 from ytrec_infer.catalog import Catalog, load_array
 from ytrec_infer.errors import ArtifactError, UnknownItemError
-from ytrec_infer.hnsw_header import check_header
 from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
+from ytrec_infer.hnsw_header import check_header
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import EXACT_MAX_ITEMS, ExactRetriever, HnswRetriever, Retriever

@@ -21,7 +21,9 @@ from ytrec_infer.hnsw_header import check_header
 EXACT_MAX_ITEMS = 20_000
 
 
-def _without(codes: np.ndarray, scores: np.ndarray, excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _without(
+    codes: np.ndarray, scores: np.ndarray, excluded: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Drop the excluded codes; a broadcast compare beats ``np.isin`` at these sizes (~100 x 50)."""
     if not len(excluded):
         return codes, scores
@@ -69,7 +71,8 @@ class HnswRetriever:
     def neighbours(self, queries: np.ndarray, k: int) -> np.ndarray:
         """Approximate top-k codes of many queries [Q, D] at once, on every core (benchmarks)."""
         labels, _ = self.index.knn_query(queries, k=min(k, self.size), num_threads=-1)
-        return labels.astype(np.int64)
+        codes: np.ndarray = labels.astype(np.int64)
+        return codes
 
 
 class ExactRetriever:

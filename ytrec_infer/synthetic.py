@@ -51,7 +51,9 @@ class SyntheticCatalog:
 def make_catalog(num_items: int, dim: int = 64, seed: int = 0) -> SyntheticCatalog:
     """A clustered catalog of ``num_items`` items (one cluster per ~1000 items, at least 8)."""
     if num_items < 2 or dim < 2:
-        raise ValueError(f"a synthetic catalog needs >= 2 items and dim >= 2 (got {num_items}, {dim})")
+        raise ValueError(
+            f"a synthetic catalog needs >= 2 items and dim >= 2 (got {num_items}, {dim})"
+        )
     rng = np.random.default_rng(seed)
     num_clusters = max(8, num_items // ITEMS_PER_CLUSTER)
     centres = rng.standard_normal((num_clusters, dim)).astype(np.float32)

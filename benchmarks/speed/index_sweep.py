@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"index_sweep_{args.items}.json"
-    out.write_text(json.dumps({"items": args.items, "target": args.target, "rows": rows}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"items": args.items, "target": args.target, "rows": rows}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

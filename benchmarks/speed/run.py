@@ -37,7 +37,14 @@ import torch
 
 from benchmarks.speed.torch_paths import TorchModel
 from ytrec_infer import Recommender
-from ytrec_infer.bench import _gc_paused, environment, percentiles, related_histories, synthetic_path
+from ytrec_infer.bench import (
+    _gc_paused,
+    environment,
+    percentiles,
+    related_histories,
+    synthetic_path,
+)
+from ytrec_infer.recommender import Request
 from ytrec_infer.retrieval import ExactRetriever, HnswRetriever
 
 log = logging.getLogger("benchmarks.speed")
@@ -81,11 +88,44 @@ def _timed(fn: Callable[[], object]) -> int:
     return time.perf_counter_ns() - start
 
 
+def _paths(
+    rec: Recommender,
+    other_name: str,
+    other: Recommender,
+    model: TorchModel,
+    hnsw: HnswRetriever,
+    exact: ExactRetriever,
+    history: np.ndarray,
+    request: Request,
+) -> dict[str, Callable[[], object]]:
+    """Every timed path and stage for one request, as calls without arguments."""
+    feeds = model.feeds(request)
+    vector = rec.embed(request)
+    torch_vector = model.user_vector(feeds)
+    codes, scores = hnsw.search(vector, N_CANDIDATES, request.codes)
+    t_codes, t_scores = torch.from_numpy(codes), torch.from_numpy(scores)
+    return {
+        "ours": lambda: rec.recommend(history, K),
+        other_name: lambda: other.recommend(history, K),
+        "torch_exact": lambda: model.recommend_exact(rec.prepare(history), N_CANDIDATES, K),
+        "torch_hnswlib": lambda: model.recommend_hnsw(rec.prepare(history), hnsw, N_CANDIDATES, K),
+        "stage_tower_onnx": lambda: rec.embed(request),
+        "stage_tower_torch": lambda: model.user_vector(feeds),
+        "stage_ranker_onnx": lambda: rec.score(request, codes, scores),
+        "stage_ranker_torch": lambda: model.rank(feeds, t_codes, t_scores, K),
+        "stage_search_hnsw": lambda: hnsw.search(vector, N_CANDIDATES, request.codes),
+        "stage_search_exact_numpy": lambda: exact.search(vector, N_CANDIDATES, request.codes),
+        "stage_search_torch_topk": lambda: model.exact(torch_vector, request.codes, N_CANDIDATES),
+    }
+
+
 def compare(rec: Recommender, model: TorchModel, requests: int, seed: int) -> dict[str, Any]:
     """Interleaved single-request timings of every path and stage, one thread, GC paused."""
     torch.set_num_threads(1)
-    hnsw = rec.retriever if isinstance(rec.retriever, HnswRetriever) else HnswRetriever(
-        rec.manifest.path(rec.manifest.index.file), rec.manifest.index
+    hnsw = (
+        rec.retriever
+        if isinstance(rec.retriever, HnswRetriever)
+        else HnswRetriever(rec.manifest.path(rec.manifest.index.file), rec.manifest.index)
     )
     exact = ExactRetriever(rec.item_vectors, rec.manifest.index.ef_search)
     other_name = "ours_hnsw" if rec.retriever.kind == "exact" else "ours_exact_numpy"
@@ -97,30 +137,7 @@ def compare(rec: Recommender, model: TorchModel, requests: int, seed: int) -> di
     warm = max(10, requests // 10)
     with _gc_paused():
         for i, (history, request) in enumerate(zip(histories, requests_prepared, strict=True)):
-            feeds = model.feeds(request)
-            vector = rec.embed(request)
-            torch_vector = model.user_vector(feeds)
-            codes, scores = hnsw.search(vector, N_CANDIDATES, request.codes)
-            t_codes, t_scores = torch.from_numpy(codes), torch.from_numpy(scores)
-            paths: dict[str, Callable[[], object]] = {
-                "ours": lambda: rec.recommend(history, K),
-                other_name: lambda: other.recommend(history, K),
-                "torch_exact": lambda: model.recommend_exact(rec.prepare(history), N_CANDIDATES, K),
-                "torch_hnswlib": lambda: model.recommend_hnsw(
-                    rec.prepare(history), hnsw, N_CANDIDATES, K
-                ),
-                "stage_tower_onnx": lambda: rec.embed(request),
-                "stage_tower_torch": lambda: model.user_vector(feeds),
-                "stage_ranker_onnx": lambda: rec.score(request, codes, scores),
-                "stage_ranker_torch": lambda: model.rank(feeds, t_codes, t_scores, K),
-                "stage_search_hnsw": lambda: hnsw.search(vector, N_CANDIDATES, request.codes),
-                "stage_search_exact_numpy": lambda: exact.search(
-                    vector, N_CANDIDATES, request.codes
-                ),
-                "stage_search_torch_topk": lambda: model.exact(
-                    torch_vector, request.codes, N_CANDIDATES
-                ),
-            }
+            paths = _paths(rec, other_name, other, model, hnsw, exact, history, request)
             names = list(paths)
             shift = i % len(names)
             for name in names[shift:] + names[:shift]:
@@ -152,8 +169,11 @@ def import_seconds(module: str, repeats: int = 5) -> float:
     """Best wall time of ``import module`` in a fresh interpreter."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     runs = [
-        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                             text=True).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], check=True, capture_output=True, text=True
+            ).stdout
+        )
         for _ in range(repeats)
     ]
     return min(runs)
@@ -164,8 +184,18 @@ def bench_subprocess(artifact: Path, requests: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench.json"
         subprocess.run(
-            [sys.executable, "-m", "ytrec_infer.bench", str(artifact), "--requests", str(requests),
-             "--json", str(out), "--plot", str(Path(tmp) / "unused.png")],
+            [
+                sys.executable,
+                "-m",
+                "ytrec_infer.bench",
+                str(artifact),
+                "--requests",
+                str(requests),
+                "--json",
+                str(out),
+                "--plot",
+                str(Path(tmp) / "unused.png"),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -198,8 +228,10 @@ def run_catalog(name: str, work: Path, requests: int, seed: int) -> dict[str, An
 def summary(results: list[dict[str, Any]], imports: dict[str, float]) -> str:
     """The Markdown table for the README."""
     lines = [
-        "| catalog | search (ef) | recall@100 | ours p50 | torch exact p50 | torch+hnswlib p50 "
-        "| ranker onnx / torch | x torch exact | load | RSS / files |",
+        (
+            "| catalog | search (ef) | recall@100 | ours p50 | torch exact p50 | torch+hnswlib p50 "
+            "| ranker onnx / torch | x torch exact | load | RSS / files |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:

@@ -70,7 +70,9 @@ class TorchModel:
         codes, scores = self.exact(self.user_vector(feeds), request.codes, n)
         return self.rank(feeds, codes, scores, k)
 
-    def recommend_hnsw(self, request: Request, retriever: Retriever, n: int, k: int) -> torch.Tensor:
+    def recommend_hnsw(
+        self, request: Request, retriever: Retriever, n: int, k: int
+    ) -> torch.Tensor:
         """Tower and ranker in torch, stage one from the artifact's hnswlib index."""
         feeds = self.feeds(request)
         vector = self.user_vector(feeds).numpy()
