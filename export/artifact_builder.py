@@ -112,6 +112,7 @@ def index_entry(built: BuiltIndex, config: IndexConfig, dim: int, queries: str) 
         "recall_target": config.recall_target,
         "recall_at_k": {"k": built.k, "recall": built.recall, "queries": queries},
         "build_seconds": round(built.build_seconds, 2),
+        "build_cpu_seconds": round(built.build_cpu_seconds, 2),
     }
 
 

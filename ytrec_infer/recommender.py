@@ -187,16 +187,16 @@ class Recommender:
         retrieval: np.ndarray | None,
         ranker: np.ndarray | None,
     ) -> tuple[Recommendation, ...]:
-        ids = self.catalog.ids(codes)
+        count = len(codes)
+        ids = self.catalog.ids(codes).tolist()
+        titles = [self.catalog.title(code) for code in codes.tolist()]
+        values = [float(x) for x in scores.tolist()]
+        nothing: list[float | None] = [None] * count
+        retrieval_values = nothing if retrieval is None else [float(x) for x in retrieval.tolist()]
+        ranker_values = nothing if ranker is None else [float(x) for x in ranker.tolist()]
         return tuple(
-            Recommendation(
-                item_id=int(ids[i]),
-                score=float(scores[i]),
-                title=self.catalog.title(int(codes[i])),
-                retrieval_score=None if retrieval is None else float(retrieval[i]),
-                ranker_score=None if ranker is None else float(ranker[i]),
-            )
-            for i in range(len(codes))
+            Recommendation(*fields)
+            for fields in zip(ids, values, titles, retrieval_values, ranker_values, strict=True)
         )
 
     def _popular(self, request: Request, k: int, exclude_history: bool) -> Recommendations:
