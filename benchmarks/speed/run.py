@@ -186,8 +186,8 @@ def bench_subprocess(artifact: Path, requests: int) -> dict[str, Any]:
         subprocess.run(
             [
                 sys.executable,
-                "-m",
-                "ytrec_infer.bench",
+                "-c",
+                "from ytrec_infer.bench import main; main()",
                 str(artifact),
                 "--requests",
                 str(requests),
