@@ -19,6 +19,13 @@ interpreters. Everything goes to ``<out>/<catalog>.json`` and a Markdown summary
 
 from __future__ import annotations
 
+import os
+
+# One thread for every path, BLAS included: OpenBLAS's threads otherwise spin after each
+# product and, on a small shared machine, slow whatever runs next (set before numpy loads).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 import argparse
 import copy
 import json
