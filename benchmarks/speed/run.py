@@ -233,25 +233,30 @@ def run_catalog(name: str, work: Path, requests: int, seed: int) -> dict[str, An
 
 
 def summary(results: list[dict[str, Any]], imports: dict[str, float]) -> str:
-    """The Markdown table for the README."""
+    """The Markdown table for the README: suite columns are interleaved medians of one run,
+    ``bench`` columns come from ``ytrec-bench`` in a fresh process."""
     lines = [
         (
-            "| catalog | search (ef) | recall@100 | ours p50 | torch exact p50 | torch+hnswlib p50 "
-            "| ranker onnx / torch | x torch exact | load | RSS / files |"
+            "| items | search (ef) | recall@100 | bench e2e p50 | bench ranker p50 "
+            "| ours p50 | torch exact p50 | torch + hnswlib p50 | torch exact / ours "
+            "| ranker onnx / torch | load | RSS / files | load avg |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         c, b = r["comparison"], r["ytrec_bench"]
         lat = c["latency"]
         recall = b["recall"]["recall"] if b.get("recall") else float("nan")
+        load_avg = b["environment"].get("load_average") or [float("nan")]
         lines.append(
             f"| {r['num_items']:,} | {c['search']} ({c['ef_search']}) | {recall:.3f} "
+            f"| {b['stages']['end_to_end']['p50_us']:.0f} µs "
+            f"| {b['stages']['ranking']['p50_us']:.0f} µs "
             f"| {lat['ours']['p50_us']:.0f} µs | {lat['torch_exact']['p50_us']:.0f} µs "
             f"| {lat['torch_hnswlib']['p50_us']:.0f} µs "
+            f"| {c['speedup_p50']['torch_exact']:.1f}x "
             f"| {lat['stage_ranker_onnx']['p50_us']:.0f} / {lat['stage_ranker_torch']['p50_us']:.0f} µs "
-            f"| {c['speedup_p50']['torch_exact']:.1f}x | {b['load_seconds']:.3f} s "
-            f"| {b['rss_over_files']:.2f} |"
+            f"| {b['load_seconds']:.3f} s | {b['rss_over_files']:.2f} | {load_avg[0]:.1f} |"
         )
     lines.append("")
     lines.append(
