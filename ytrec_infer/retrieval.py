@@ -18,7 +18,7 @@ from ytrec_infer.errors import ArtifactError
 from ytrec_infer.exact_search import exact_top_k, search_one
 from ytrec_infer.hnsw_header import check_header
 
-EXACT_MAX_ITEMS = 20_000
+EXACT_MAX_ITEMS = 5_000
 
 
 def _without(
