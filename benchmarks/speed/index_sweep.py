@@ -11,6 +11,7 @@ at that ef. Results go to ``benchmarks/results/speed/index_sweep_<items>.json``.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import time
 from pathlib import Path
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
             "M": m,
             "ef_construction": efc,
             "build_seconds": built.build_seconds,
+            "build_cpu_seconds": built.build_cpu_seconds,
+            "load_average": list(os.getloadavg()),
             "ef_search": built.ef_search,
             "recall": built.recall,
             "query_p50_us": _p50_us(built.index, timed, 100),
