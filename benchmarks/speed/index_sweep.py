@@ -11,8 +11,8 @@ at that ef. Results go to ``benchmarks/results/speed/index_sweep_<items>.json``.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import time
 from pathlib import Path
 
