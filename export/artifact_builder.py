@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,9 @@ import numpy as np
 import torch
 
 from export import bundle
-from export.index import build_index
+from export.index import BuiltIndex, build_index
 from export.onnx_export import export_ranker, export_user_tower
-from trainers.config import TrainConfig
+from trainers.config import IndexConfig, TrainConfig
 from trainers.encoding import EncodedData
 from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, retrieve_candidates, user_vectors
@@ -62,6 +63,59 @@ def _model_entry(
         "file": file,
         "inputs": [t.to_dict() for t in inputs],
         "outputs": [t.to_dict() for t in outputs],
+    }
+
+
+@dataclass(frozen=True)
+class CatalogArrays:
+    """The catalog files of an artifact, row = item code - 1."""
+
+    item_ids: np.ndarray
+    item_vectors: np.ndarray
+    item_features: np.ndarray
+    feature_names: tuple[str, ...]
+    popularity: np.ndarray
+    titles: list[str]
+
+
+def write_catalog(folder: Path, arrays: CatalogArrays) -> dict[str, Any]:
+    """Save the catalog files into ``folder``; the manifest's ``created``/``producer``/``catalog``."""
+    bundle.save_array(folder, artifact.ITEM_IDS, arrays.item_ids)
+    bundle.save_array(folder, artifact.ITEM_VECTORS, arrays.item_vectors)
+    bundle.save_array(folder, artifact.ITEM_FEATURES, arrays.item_features)
+    bundle.save_array(folder, artifact.POPULARITY, arrays.popularity)
+    bundle.save_json(folder, artifact.TITLES, arrays.titles)
+    return {
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "producer": _producer(),
+        "catalog": {
+            "num_items": len(arrays.item_ids),
+            "item_ids": artifact.ITEM_IDS,
+            "titles": artifact.TITLES,
+            "popularity": artifact.POPULARITY,
+            "item_vectors": artifact.ITEM_VECTORS,
+            "item_features": artifact.ITEM_FEATURES,
+            "item_feature_names": list(arrays.feature_names),
+            "codes": "item code = row of item_ids.npy + 1; 0 pads histories",
+        },
+    }
+
+
+def index_entry(built: BuiltIndex, config: IndexConfig, dim: int, queries: str) -> dict[str, Any]:
+    """The manifest's ``index``: parameters, the tuned ef and the recall it reached."""
+    return {
+        "file": artifact.INDEX,
+        "library": "hnswlib",
+        "space": "ip",
+        "dim": dim,
+        "num_elements": built.index.get_current_count(),
+        "M": config.M,
+        "ef_construction": config.ef_construction,
+        "ef_search": built.ef_search,
+        "recall_target": config.recall_target,
+        "recall_at_k": {"k": built.k, "recall": built.recall, "queries": queries},
+        "build_seconds": round(built.build_seconds, 2),
+        "build_cpu_seconds": round(built.build_cpu_seconds, 2),
     }
 
 
@@ -154,48 +208,29 @@ def build_artifact(
             built.k,
             built.recall,
         )
-        bundle.save_array(folder, artifact.ITEM_IDS, data.item_ids.astype(np.int64))
-        bundle.save_array(folder, artifact.ITEM_VECTORS, vectors)
-        bundle.save_array(folder, artifact.ITEM_FEATURES, data.item_features.astype(np.float32))
-        bundle.save_array(folder, artifact.POPULARITY, data.popularity.astype(np.int64))
-        bundle.save_json(folder, artifact.TITLES, list(data.titles))
-        body = {
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "producer": _producer(),
-            "catalog": {
-                "num_items": data.num_items,
-                "item_ids": artifact.ITEM_IDS,
-                "titles": artifact.TITLES,
-                "popularity": artifact.POPULARITY,
-                "item_vectors": artifact.ITEM_VECTORS,
-                "item_features": artifact.ITEM_FEATURES,
-                "item_feature_names": list(data.item_feature_names),
-                "codes": "item code = row of item_ids.npy + 1; 0 pads histories",
-            },
-            "models": {
+        body = write_catalog(
+            folder,
+            CatalogArrays(
+                data.item_ids.astype(np.int64),
+                vectors,
+                data.item_features.astype(np.float32),
+                tuple(data.item_feature_names),
+                data.popularity.astype(np.int64),
+                list(data.titles),
+            ),
+        )
+        body.update(
+            models={
                 "user_tower": _model_entry(artifact.USER_TOWER, tower_specs),
                 "ranker": _model_entry(artifact.RANKER, ranker_specs),
             },
-            "index": {
-                "file": artifact.INDEX,
-                "library": "hnswlib",
-                "space": "ip",
-                "dim": int(vectors.shape[1]),
-                "num_elements": len(vectors),
-                "M": config.index.M,
-                "ef_construction": config.index.ef_construction,
-                "ef_search": built.ef_search,
-                "recall_target": config.index.recall_target,
-                "recall_at_k": {
-                    "k": built.k,
-                    "recall": built.recall,
-                    "queries": "validation user vectors",
-                },
-            },
-            "features": data.schema.to_dict(),
-            "config": config.to_dict(),
-            "metrics": metrics,
-        }
+            index=index_entry(
+                built, config.index, int(vectors.shape[1]), "validation user vectors"
+            ),
+            features=data.schema.to_dict(),
+            config=config.to_dict(),
+            metrics=metrics,
+        )
         bundle.finalize(folder, body)
         parity = _check_parity(folder, data, candidate_model, ranker, valid)
         log.info("ONNX parity with torch: %s", parity)

@@ -13,6 +13,7 @@ from pathlib import Path
 import onnx
 import torch
 
+from export.serving_ranker import ServingRanker
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer.artifact import TensorSpec
 
@@ -92,7 +93,9 @@ def export_user_tower(
 def export_ranker(
     ranker: Ranker, path: Path
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    """ranker.onnx: (history, candidates, retrieval_scores, user features) -> logits [B, C]."""
+    """ranker.onnx: (history, candidates, retrieval_scores, user features) -> logits [B, C].
+
+    Exports :class:`ServingRanker` (same function, item projections precomputed)."""
     batch, length, count = (
         torch.export.Dim("batch"),
         torch.export.Dim("history"),
@@ -110,4 +113,4 @@ def export_ranker(
         "retrieval_scores": {0: batch, 1: count},
         "seconds_since_last": {0: batch},
     }
-    return _export(ranker, inputs, dynamic, "logits", path)
+    return _export(ServingRanker(ranker), inputs, dynamic, "logits", path)

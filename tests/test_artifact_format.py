@@ -93,10 +93,9 @@ def test_garbage_manifest_says_corrupted(copy: Path) -> None:
 
 def test_failed_export_keeps_the_previous_artifact(copy: Path) -> None:
     before = (copy / MANIFEST).read_text()
-    with pytest.raises(RuntimeError, match="export failed"):
-        with bundle.staging(copy) as folder:
-            (folder / "partial.bin").write_bytes(b"half")
-            raise RuntimeError("export failed")
+    with pytest.raises(RuntimeError, match="export failed"), bundle.staging(copy) as folder:
+        (folder / "partial.bin").write_bytes(b"half")
+        raise RuntimeError("export failed")
     assert (copy / MANIFEST).read_text() == before
     assert not list(copy.parent.glob(".*staging*"))
     Recommender.load(copy)

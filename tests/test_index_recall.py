@@ -9,6 +9,7 @@ import pytest
 
 from ytrec_infer import Recommender
 from ytrec_infer.artifact import read_manifest
+from ytrec_infer.retrieval import HnswRetriever
 
 K = 100
 
@@ -16,6 +17,12 @@ K = 100
 @pytest.fixture(scope="module")
 def rec(artifact_dir: Path) -> Recommender:
     return Recommender.load(artifact_dir)
+
+
+@pytest.fixture(scope="module")
+def hnsw(rec: Recommender) -> HnswRetriever:
+    """The artifact's index itself (the runtime searches small catalogs exactly instead)."""
+    return HnswRetriever(rec.manifest.path(rec.manifest.index.file), rec.manifest.index)
 
 
 def _exact(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -28,30 +35,33 @@ def _recall(found: np.ndarray, exact: np.ndarray) -> np.ndarray:
     )
 
 
-def test_item_queries_recall_at_100(rec: Recommender) -> None:
+def test_item_queries_recall_at_100(rec: Recommender, hnsw: HnswRetriever) -> None:
     """Every item's own vector as a query: the index's top-100 vs the exact top-100."""
-    vectors = np.asarray(rec._item_vectors)
-    rec._retriever.index.set_ef(rec._retriever.ef_search)
-    found, _ = rec._retriever.index.knn_query(vectors, k=K)
+    vectors = np.asarray(rec.item_vectors)
+    found = hnsw.neighbours(vectors, K)
     recall = _recall(found, _exact(vectors, vectors, K))
     assert recall.mean() >= 0.95
     assert np.mean(recall >= 0.95) >= 0.95, "at least 95% of items get 95% of their exact top-100"
 
 
-def test_user_queries_through_the_runtime(rec: Recommender, trained) -> None:
-    """Real user histories through ``candidates``: same items as exact search, history excluded."""
-    vectors = np.asarray(rec._item_vectors)
+def test_user_queries_through_the_runtime(rec: Recommender, hnsw: HnswRetriever, trained) -> None:
+    """Real user histories: the runtime's candidates and the HNSW index's, history excluded,
+    against exact search (the runtime searches this small catalog exactly: recall 1)."""
+    vectors = np.asarray(rec.item_vectors)
     data = trained.data
-    recalls = []
+    runtime, index = [], []
     for seq in range(0, len(data.train.items), 7):
         history = data.item_ids[data.train.items[seq] - 1]
         got = rec.candidates(history, n=K)
         request = rec.prepare(history)
-        scores = vectors @ rec.embed(request)
+        vector = rec.embed(request)
+        scores = vectors @ vector
         scores[request.codes - 1] = -np.inf
         exact = np.argsort(-scores, kind="stable")[:K] + 1
-        recalls.append(len(np.intersect1d(rec.catalog.codes(got.item_ids)[0], exact)) / K)
-    assert np.mean(recalls) >= 0.95
+        runtime.append(len(np.intersect1d(rec.catalog.codes(got.item_ids)[0], exact)) / K)
+        index.append(len(np.intersect1d(hnsw.search(vector, K, request.codes)[0], exact)) / K)
+    assert rec.retriever.kind == "exact" and np.mean(runtime) == 1.0
+    assert np.mean(index) >= 0.95
 
 
 def test_manifest_records_the_tuned_ef(artifact_dir: Path) -> None:

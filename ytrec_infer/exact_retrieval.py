@@ -51,6 +51,8 @@ class ExactRetriever:
     Thread-safe: each call binds its own inputs and outputs.
     """
 
+    kind = "exact"
+
     def __init__(
         self,
         vectors: np.ndarray,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -31,26 +31,14 @@ from ytrec_infer.hnsw_header import check_header, check_vectors
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
-from ytrec_infer.retrieval import HnswRetriever
+from ytrec_infer.retrieval import EXACT_MAX_ITEMS, HnswRetriever, NumpyRetriever, Retriever
 from ytrec_infer.validation import flag, item_id_array, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
 History = Sequence[int] | np.ndarray
-RETRIEVAL_MODES = ("hnsw", "exact")
-
-
-class Retriever(Protocol):
-    """Stage one: top-n codes and inner-product scores, skipping excluded codes."""
-
-    def search(
-        self, vector: np.ndarray, n: int, exclude: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def search_many(
-        self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
-    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
+RETRIEVAL_MODES = ("hnsw", "exact", "exact-numpy")
 
 
 @dataclass(frozen=True)
@@ -61,6 +49,14 @@ class Request:
     unknown_ids: tuple[int, ...]
     user: UserInputs
     feeds: Mapping[str, np.ndarray]
+
+
+def default_retrieval(device: str, num_items: int) -> str:
+    """Stage one's search when the caller does not choose: exact on the GPU (the top-k graph),
+    exact numpy search for small CPU catalogs (faster than HNSW there, recall 1), else HNSW."""
+    if device == "cuda":
+        return "exact"
+    return "exact-numpy" if num_items <= EXACT_MAX_ITEMS else "hnsw"
 
 
 class Recommender:
@@ -121,9 +117,11 @@ class Recommender:
         onnxruntime provider; a missing CUDA provider raises ``DeviceUnavailableError`` naming
         the fix (``pip install 'ytrec-infer[gpu]'``), never a silent fallback. ``providers``
         (an explicit onnxruntime provider list) is the alternative to ``device``.
-        ``retrieval`` is ``"hnsw"`` (the index; default on CPU) or ``"exact"`` (top-k over all
-        item vectors kept on the device; default on CUDA); ``float16`` stores those vectors as
-        float16 (default on CUDA). ``threads`` is the intra-op thread count of each network
+        ``retrieval`` is ``"hnsw"`` (the index), ``"exact"`` (a top-k graph over all item
+        vectors kept on the device) or ``"exact-numpy"`` (CPU only); by default CUDA uses
+        ``"exact"`` and the CPU ``"exact-numpy"`` up to 5,000 items, else ``"hnsw"``
+        (:func:`default_retrieval`). ``float16`` stores the exact graph's vectors as float16
+        (default on CUDA). ``threads`` is the intra-op thread count of each network
         (default 1). Raises :class:`ArtifactError` for a damaged artifact.
 
         >>> rec = Recommender.load(ARTIFACT, device="cpu", threads=1)
@@ -139,9 +137,8 @@ class Recommender:
         else:
             chosen = resolve_providers(providers)
             on = providers_device(chosen)
-        mode = retrieval if retrieval is not None else ("exact" if on == "cuda" else "hnsw")
-        if mode not in RETRIEVAL_MODES:
-            raise ValueError(f"retrieval must be one of {list(RETRIEVAL_MODES)}, got {mode!r}")
+        if retrieval is not None and retrieval not in RETRIEVAL_MODES:
+            raise ValueError(f"retrieval must be one of {list(RETRIEVAL_MODES)}, got {retrieval!r}")
         if threads is not None:
             positive_int(threads, "threads")
         path = resolve(path)
@@ -165,6 +162,7 @@ class Recommender:
         for name, model in models.items():
             ensure_on_device(model.session, on, name)
         index_path = manifest.path(manifest.index.file)
+        mode = retrieval or default_retrieval(on, manifest.num_items)
         retriever: Retriever | None = None
         if mode == "hnsw":
             retriever = HnswRetriever(index_path, manifest.index)
@@ -177,7 +175,9 @@ class Recommender:
                 vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
             )
         check_vectors(index_path, item_vectors)
-        if retriever is None:
+        if mode == "exact-numpy":
+            retriever = NumpyRetriever(item_vectors)
+        elif retriever is None:
             retriever = ExactRetriever(item_vectors, on, float16, threads)
         log.info(
             "loaded %s: %d items, %s retrieval, providers=%s",
@@ -207,6 +207,16 @@ class Recommender:
         True
         """
         return len(self.catalog)
+
+    @property
+    def item_vectors(self) -> np.ndarray:
+        """The candidate generator's item vectors [N, D] (memory-mapped, read-only)."""
+        return self._item_vectors
+
+    @property
+    def retriever(self) -> Retriever:
+        """Stage one's search: HNSW, exact numpy search, or the exact top-k graph."""
+        return self._retriever
 
     def prepare(
         self, history: History, user: Mapping[str, Any] | None = None, strict: bool = False
@@ -278,16 +288,16 @@ class Recommender:
         retrieval: np.ndarray | None,
         ranker: np.ndarray | None,
     ) -> tuple[Recommendation, ...]:
-        ids = self.catalog.ids(codes)
+        count = len(codes)
+        ids = self.catalog.ids(codes).tolist()
+        titles = [self.catalog.title(code) for code in codes.tolist()]
+        values = [float(x) for x in scores.tolist()]
+        nothing: list[float | None] = [None] * count
+        retrieval_values = nothing if retrieval is None else [float(x) for x in retrieval.tolist()]
+        ranker_values = nothing if ranker is None else [float(x) for x in ranker.tolist()]
         return tuple(
-            Recommendation(
-                item_id=int(ids[i]),
-                score=float(scores[i]),
-                title=self.catalog.title(int(codes[i])),
-                retrieval_score=None if retrieval is None else float(retrieval[i]),
-                ranker_score=None if ranker is None else float(ranker[i]),
-            )
-            for i in range(len(codes))
+            Recommendation(*fields)
+            for fields in zip(ids, values, titles, retrieval_values, ranker_values, strict=True)
         )
 
     def _popular(self, request: Request, k: int, exclude_history: bool) -> Recommendations:

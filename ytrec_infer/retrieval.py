@@ -1,16 +1,52 @@
-"""Approximate nearest-neighbour retrieval of item codes with hnswlib (inner product)."""
+"""Stage one's nearest-neighbour search over the item vectors on the CPU: HNSW, or exact numpy.
+
+Exact search reads every item vector per request, so its cost grows with the catalog; HNSW
+costs roughly log(N) but has a fixed overhead per query. Below :data:`EXACT_MAX_ITEMS` items
+exact numpy search is faster than HNSW at the tuned ef (measured in docs/benchmarks.md) and
+has recall 1, so the runtime uses it there. The device-resident exact search (an ONNX top-k
+graph, on CPU or CUDA) is :class:`ytrec_infer.exact_retrieval.ExactRetriever`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import hnswlib
 import numpy as np
 
 from ytrec_infer.artifact import IndexSpec
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.exact_search import search_one
 from ytrec_infer.hnsw_header import check_header
+
+EXACT_MAX_ITEMS = 5_000
+
+
+class Retriever(Protocol):
+    """Stage one: top-n codes and inner-product scores, skipping excluded codes."""
+
+    kind: str
+    size: int
+
+    def search(
+        self, vector: np.ndarray, n: int, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def search_many(
+        self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]: ...
+
+
+def _without(
+    codes: np.ndarray, scores: np.ndarray, excluded: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop the excluded codes; a broadcast compare beats ``np.isin`` at these sizes (~100 x 50)."""
+    if not len(excluded):
+        return codes, scores
+    keep = ~(codes[:, None] == excluded[None, :]).any(axis=1)
+    return codes[keep], scores[keep]
 
 
 class HnswRetriever:
@@ -19,6 +55,8 @@ class HnswRetriever:
     ``ef`` is shared state in hnswlib, so it is never changed per call; queries run on the
     calling thread (``num_threads=1``), which keeps concurrent callers independent.
     """
+
+    kind = "hnsw"
 
     def __init__(self, path: Path, spec: IndexSpec) -> None:
         if spec.space not in ("ip", "cosine"):
@@ -45,10 +83,7 @@ class HnswRetriever:
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         labels, distances = self.index.knn_query(vector.reshape(1, -1), k=k, num_threads=1)
-        codes, scores = labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
-        if len(excluded):
-            keep = ~np.isin(codes, excluded)
-            codes, scores = codes[keep], scores[keep]
+        codes, scores = _without(labels[0].astype(np.int64), 1.0 - distances[0], excluded)
         return codes[:n], scores[:n]
 
     def search_many(
@@ -70,9 +105,37 @@ class HnswRetriever:
                 np.asarray(vectors[rows], dtype=np.float32), k=int(k), num_threads=1
             )
             for row, label, distance in zip(rows, labels, distances):
-                codes, scores = label.astype(np.int64), (1.0 - distance).astype(np.float32)
-                if len(excluded[row]):
-                    keep = ~np.isin(codes, excluded[row])
-                    codes, scores = codes[keep], scores[keep]
+                codes, scores = _without(label.astype(np.int64), 1.0 - distance, excluded[row])
                 out[row] = (codes[:n], scores[:n])
         return out
+
+    def neighbours(self, queries: np.ndarray, k: int) -> np.ndarray:
+        """Approximate top-k codes of many queries [Q, D] at once, on every core (benchmarks)."""
+        labels, _ = self.index.knn_query(queries, k=min(k, self.size), num_threads=-1)
+        codes: np.ndarray = labels.astype(np.int64)
+        return codes
+
+
+class NumpyRetriever:
+    """Exact inner-product search in numpy over the item vectors: recall 1, the fastest search
+    on small CPU catalogs."""
+
+    kind = "exact-numpy"
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.size = len(vectors)
+
+    def search(
+        self, vector: np.ndarray, n: int, exclude: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``n`` codes by inner product with ``vector`` [D], skipping the ``exclude`` codes."""
+        return search_one(self.vectors, vector.reshape(-1), n, exclude)
+
+    def search_many(
+        self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`search` for each row of ``vectors`` [B, D] (small catalogs: a loop is cheap)."""
+        if len(excludes) != len(vectors):
+            raise ValueError(f"{len(vectors)} query vectors but {len(excludes)} exclusion lists")
+        return [self.search(v, n, e) for v, e in zip(vectors, excludes)]
