@@ -210,12 +210,20 @@ class Recommender:
 
     @property
     def item_vectors(self) -> np.ndarray:
-        """The candidate generator's item vectors [N, D] (memory-mapped, read-only)."""
+        """The candidate generator's item vectors [N, D] (memory-mapped, read-only).
+
+        >>> rec.item_vectors.shape == (rec.num_items, rec.manifest.index.dim)
+        True
+        """
         return self._item_vectors
 
     @property
     def retriever(self) -> Retriever:
-        """Stage one's search: HNSW, exact numpy search, or the exact top-k graph."""
+        """Stage one's search: HNSW, exact numpy search, or the exact top-k graph.
+
+        >>> rec.retriever.kind in ("hnsw", "exact", "exact-numpy")
+        True
+        """
         return self._retriever
 
     def prepare(
