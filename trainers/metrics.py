@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -37,3 +39,31 @@ def summarize(ranked: np.ndarray, targets: np.ndarray, k: int = 10) -> dict[str,
     """HR@k, NDCG@k and MRR@k of ranked lists [U, >=k]."""
     ranks = target_ranks(ranked[:, :k], targets)
     return {f"hr@{k}": hit_rate(ranks, k), f"ndcg@{k}": ndcg(ranks, k), f"mrr@{k}": mrr(ranks, k)}
+
+
+def coverage(ranked: np.ndarray, num_items: int) -> float:
+    """Share of the catalog (codes 1..num_items) appearing in at least one list; 0 is padding."""
+    return float(len(np.unique(ranked[ranked > 0])) / num_items) if num_items else 0.0
+
+
+def top_k_excluding(scores: np.ndarray, exclude: Sequence[np.ndarray], k: int) -> np.ndarray:
+    """Codes [U, k] of the highest scores per row, never one of the row's ``exclude`` codes.
+
+    ``scores`` is [U, N] over codes 1..N (column j is code j + 1); ties keep the lower code,
+    so the lists are deterministic.
+    """
+    masked = np.array(scores, dtype=np.float64, copy=True)
+    for row, codes in enumerate(exclude):
+        masked[row, np.asarray(codes, dtype=np.int64) - 1] = -np.inf
+    k = min(k, masked.shape[1])
+    part = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(masked, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    return np.take_along_axis(part, order, axis=1) + 1
+
+
+def mean_std(values: Sequence[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (ddof=1; 0 for a single value) of per-seed numbers."""
+    array = np.asarray(values, dtype=np.float64)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return {"mean": float(array.mean()), "std": std, "n": int(len(array))}
