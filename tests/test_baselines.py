@@ -8,10 +8,7 @@ import pytest
 from trainers.baselines import BPR, ItemKNN, MostPopular, visible_interactions
 
 # Users 0-2 like items 1-3, users 3-5 like items 4-6; item 1 is the most popular.
-TOY = tuple(
-    np.array(items)
-    for items in ([1, 2, 3], [1, 2], [1, 3], [4, 5, 6], [4, 5, 1], [5, 6])
-)
+TOY = tuple(np.array(items) for items in ([1, 2, 3], [1, 2], [1, 3], [4, 5, 6], [4, 5, 1], [5, 6]))
 
 
 def test_most_popular_counts_interactions() -> None:

@@ -53,7 +53,9 @@ def test_a_broken_model_fails_the_most_popular_check(trained) -> None:
     broken = copy.deepcopy(trained.candidate_model)
     with torch.no_grad():
         rows = broken.item_vectors.weight
-        rows[1:] = rows[1:][torch.randperm(rows.shape[0] - 1, generator=torch.Generator().manual_seed(0))]
+        rows[1:] = rows[1:][
+            torch.randperm(rows.shape[0] - 1, generator=torch.Generator().manual_seed(0))
+        ]
     metrics = evaluate_torch(broken, None, trained.data, split="valid")
     holdout = holdout_set(trained.data, "valid")
     popular = summarize(most_popular_lists(trained.data, holdout, 10), holdout.targets)
@@ -74,7 +76,16 @@ def test_cli_evaluate_prints_a_table_and_writes_json(
     out = tmp_path / "metrics.json"
     result = CliRunner().invoke(
         main,
-        ["evaluate", str(artifact_dir), "--data", str(ml100k), "--split", "valid", "--json", str(out)],
+        [
+            "evaluate",
+            str(artifact_dir),
+            "--data",
+            str(ml100k),
+            "--split",
+            "valid",
+            "--json",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "two_stage" in result.output and "recall@100" in result.output

@@ -29,8 +29,10 @@ def _baseline(hrs: list[float]) -> dict[str, Any]:
     return {
         "params": {},
         "runs": [
-            {split: {"hr@10": h, "ndcg@10": h / 2, "mrr@10": h / 4, "coverage@10": 0.1}
-             for split in ("valid", "test")}
+            {
+                split: {"hr@10": h, "ndcg@10": h / 2, "mrr@10": h / 4, "coverage@10": 0.1}
+                for split in ("valid", "test")
+            }
             for h in hrs
         ],
     }

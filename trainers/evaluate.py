@@ -88,7 +88,12 @@ def torch_lists(
     if ranker is None:
         return codes[:, :k], codes
     logits = rank_scores(
-        ranker, data, holdout.user_rows, holdout.histories, codes, scores,
+        ranker,
+        data,
+        holdout.user_rows,
+        holdout.histories,
+        codes,
+        scores,
         holdout.seconds_since_last,
     )
     return reorder(codes, logits)[:, :k], codes

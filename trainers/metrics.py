@@ -66,4 +66,4 @@ def mean_std(values: Sequence[float]) -> dict[str, float]:
     """Mean and sample standard deviation (ddof=1; 0 for a single value) of per-seed numbers."""
     array = np.asarray(values, dtype=np.float64)
     std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
-    return {"mean": float(array.mean()), "std": std, "n": int(len(array))}
+    return {"mean": float(array.mean()), "std": std, "n": len(array)}

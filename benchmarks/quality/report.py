@@ -120,8 +120,10 @@ def _checks_text(result: dict[str, Any]) -> str:
 def ablation_table(ablations: dict[str, Any]) -> str:
     """Per variant: validation and test NDCG/HR@10 of the two-stage list and without the ranker."""
     lines = [
-        "| variant | seeds | valid HR@10 | valid NDCG@10 | test HR@10 | test NDCG@10 "
-        "| test NDCG@10, ranking off | test Recall@100 | train s |",
+        (
+            "| variant | seeds | valid HR@10 | valid NDCG@10 | test HR@10 | test NDCG@10 "
+            "| test NDCG@10, ranking off | test Recall@100 | train s |"
+        ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in ablations["variants"].items():

@@ -50,7 +50,11 @@ def run_main(
 ) -> dict[str, Any]:
     """Default model through the artifact and in torch, per seed, plus the tuned baselines."""
     payload: dict[str, Any] = {
-        "data": data, "seeds": seeds, "preset": preset, "runs": [], "baselines": {}
+        "data": data,
+        "seeds": seeds,
+        "preset": preset,
+        "runs": [],
+        "baselines": {},
     }
     encoded = prepare_data(data, TrainConfig().candidate.max_history)
     started = time.perf_counter()
@@ -89,17 +93,27 @@ def run_main(
 
 
 def run_ablations(
-    data: str, seeds: list[int], out: Path, main: dict[str, Any] | None, preset: str = "default"
+    data: str,
+    seeds: list[int],
+    out: Path,
+    main: dict[str, Any] | None,
+    preset: str = "default",
+    names: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Each variant trained per seed and evaluated in torch with exact search (no export)."""
+    """Each variant (all, or ``names``) trained per seed and evaluated in torch with exact
+    search (no export); results of variants not run this time are kept from ``ablations.json``."""
     from trainers.train_candidates import train_candidates
     from trainers.train_ranker import train_ranker
 
     reuse = {run["seed"]: run for run in (main or {}).get("runs", [])}
-    payload: dict[str, Any] = {"data": data, "seeds": seeds, "preset": preset, "variants": {}}
+    path = out / "ablations.json"
+    payload: dict[str, Any] = {"data": data, "preset": preset, "variants": {}, "seconds": 0.0}
+    if path.is_file():
+        payload = json.loads(path.read_text())
     started = time.perf_counter()
-    for name, change in VARIANTS.items():
-        runs = payload["variants"].setdefault(name, [])
+    for name in names or list(VARIANTS):
+        change = VARIANTS[name]
+        runs = payload["variants"][name] = []
         for seed in seeds:
             if name == "default" and seed in reuse and main and main["preset"] == preset:
                 done = reuse[seed]
@@ -118,10 +132,10 @@ def run_ablations(
             for split in SPLITS:
                 run[split] = evaluate_torch(model, ranker, encoded, split)
             runs.append(run)
-            _write(out / "ablations.json", payload)
+            _write(path, payload)
             log.info("%s seed %d: test %s", name, seed, run["test"]["two_stage"])
-    payload["seconds"] = time.perf_counter() - started
-    _write(out / "ablations.json", payload)
+    payload["seconds"] += time.perf_counter() - started
+    _write(path, payload)
     return payload
 
 
@@ -135,6 +149,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=_seeds, default=[0, 1, 2])
     parser.add_argument("--ablation-seeds", type=_seeds, default=[0])
     parser.add_argument("--parts", default="main,ablations")
+    parser.add_argument(
+        "--variants",
+        type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+        default=None,
+        help=f"ablation variants to (re)run, comma-separated (default all: {', '.join(VARIANTS)})",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/quality"))
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts/quality"))
     parser.add_argument(
@@ -160,7 +180,12 @@ def main() -> None:
     else:
         main_payload = json.loads(main_path.read_text()) if main_path.is_file() else None
     if "ablations" in parts:
-        run_ablations(args.data, args.ablation_seeds, args.out, main_payload, args.preset)
+        unknown = set(args.variants or []) - set(VARIANTS)
+        if unknown:
+            parser.error(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
+        run_ablations(
+            args.data, args.ablation_seeds, args.out, main_payload, args.preset, args.variants
+        )
     log.info("%s done in %.0f s", ",".join(sorted(parts)), time.perf_counter() - start)
     markdown = render(args.out)
     (args.out / "results.md").write_text(markdown)

@@ -30,7 +30,9 @@ def score_lists(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k codes per held-out user of ``split`` (history excluded) and the targets."""
     holdout = holdout_set(data, split)
-    lists = top_k_excluding(model.scores(holdout.user_rows, holdout.histories), holdout.histories, k)
+    lists = top_k_excluding(
+        model.scores(holdout.user_rows, holdout.histories), holdout.histories, k
+    )
     return lists, holdout.targets
 
 
