@@ -167,6 +167,7 @@ def render(folder: Path) -> str:
         parts += [
             "### Ablations (torch, exact search, no export)",
             ablation_table(ablations),
-            f"Ablation wall time: {ablations.get('seconds', 0):.0f} s.",
+            "Training time summed over the rows: "
+            + f"{sum(r['seconds'] for rs in ablations['variants'].values() for r in rs):.0f} s.",
         ]
     return "\n\n".join(parts) + "\n"

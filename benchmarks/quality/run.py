@@ -134,7 +134,7 @@ def run_ablations(
             runs.append(run)
             _write(path, payload)
             log.info("%s seed %d: test %s", name, seed, run["test"]["two_stage"])
-    payload["seconds"] += time.perf_counter() - started
+    payload["seconds"] = payload.get("seconds", 0.0) + time.perf_counter() - started
     _write(path, payload)
     return payload
 
