@@ -175,10 +175,11 @@ def main() -> None:
     parts = set(args.parts.split(","))
     start = time.perf_counter()
     main_path = args.out / "main.json"
+    main_payload: dict[str, Any] | None = None
     if "main" in parts:
         main_payload = run_main(args.data, args.seeds, args.artifacts, args.out, args.preset)
-    else:
-        main_payload = json.loads(main_path.read_text()) if main_path.is_file() else None
+    elif main_path.is_file():
+        main_payload = json.loads(main_path.read_text())
     if "ablations" in parts:
         unknown = set(args.variants or []) - set(VARIANTS)
         if unknown:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from trainers.config import TrainConfig
 
 Variant = Callable[[TrainConfig], TrainConfig]
 
 
-def _candidate(**changes: object) -> Variant:
+def _candidate(**changes: Any) -> Variant:
     return lambda config: replace(config, candidate=replace(config.candidate, **changes))
 
 

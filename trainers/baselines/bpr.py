@@ -68,7 +68,8 @@ class BPR:
         self.bias = bias.detach().numpy()
 
     def scores(self, user_rows: np.ndarray, histories: Sequence[np.ndarray]) -> np.ndarray:
-        return self.users[user_rows] @ self.items.T + self.bias
+        scores: np.ndarray = self.users[user_rows] @ self.items.T + self.bias
+        return scores
 
     def params(self) -> dict[str, Any]:
         return {
