@@ -53,3 +53,8 @@ def test_mean_std_uses_the_sample_deviation() -> None:
     stats = mean_std([0.1, 0.2, 0.3])
     assert stats["mean"] == pytest.approx(0.2) and stats["std"] == pytest.approx(0.1)
     assert mean_std([0.5])["std"] == 0.0
+
+
+def test_top_k_excluding_breaks_ties_at_the_cut_by_code() -> None:
+    scores = np.array([[1.0] * 40 + [2.0]])
+    assert top_k_excluding(scores, [np.array([], dtype=np.int64)], k=3).tolist() == [[41, 1, 2]]

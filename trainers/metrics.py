@@ -55,11 +55,9 @@ def top_k_excluding(scores: np.ndarray, exclude: Sequence[np.ndarray], k: int) -
     masked = np.array(scores, dtype=np.float64, copy=True)
     for row, codes in enumerate(exclude):
         masked[row, np.asarray(codes, dtype=np.int64) - 1] = -np.inf
-    k = min(k, masked.shape[1])
-    part = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-    part_scores = np.take_along_axis(masked, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    return np.take_along_axis(part, order, axis=1) + 1
+    columns = np.broadcast_to(np.arange(masked.shape[1]), masked.shape)
+    order = np.lexsort((columns, -masked), axis=1)[:, : min(k, masked.shape[1])]
+    return order + 1
 
 
 def mean_std(values: Sequence[float]) -> dict[str, float]:
