@@ -21,8 +21,8 @@ VARIANTS: dict[str, Variant] = {
     "depth 1 (256)": _candidate(hidden=(256,)),
     "depth 3 (512-256-128)": _candidate(hidden=(512, 256, 128)),
     "no example age": _candidate(use_example_age=False),
-    "history cap 10": _candidate(max_history=10),
     "history cap 25": _candidate(max_history=25),
+    "history cap 50": _candidate(max_history=50),
     "history cap 100": _candidate(max_history=100),
     "full softmax": _candidate(softmax="full"),
 }
