@@ -10,7 +10,7 @@ ARTIFACT ?= artifacts/ml100k
 HISTORY ?= 50,172,181
 comma := ,
 
-.PHONY: install demo test clean
+.PHONY: install demo test quality clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ demo: install
 test: install
 	$(BIN)/python -m mypy --strict ytrec_infer/
 	$(BIN)/python -m pytest
+
+# The README's Results: 3 seeds through the artifact, baselines, ablations (docs/evaluation.md).
+quality: install
+	nice -n 10 $(BIN)/python -m benchmarks.quality.run --data $(DATA)
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

@@ -13,7 +13,8 @@ class CandidateConfig:
     embedding_dim: int = 64
     output_dim: int = 64
     hidden: tuple[int, ...] = (256, 128)
-    max_history: int = 50
+    # 10 replaced 50 after the validation ablations (docs/evaluation.md, "Ablations").
+    max_history: int = 10
     max_examples_per_user: int = 150
     softmax: str = "sampled"
     num_negatives: int = 512

@@ -1,0 +1,1 @@
+"""Recommendation-quality experiments: the results table, baselines and ablations."""

@@ -1,0 +1,217 @@
+"""Regenerate the quality results: the main table over seeds, the baselines, the ablations.
+
+    python -m benchmarks.quality.run --data movielens-100k            # everything
+    python -m benchmarks.quality.run --parts main --seeds 0,1,2       # the main table only
+
+The main table trains and exports the default configuration once per seed and evaluates the
+artifact (ONNX + HNSW) next to the same networks in torch with exact search, on both splits;
+the baselines are tuned once on the validation split and then fitted per seed. Ablations
+train without export and are evaluated in torch with exact search. Results are JSON (plus a
+Markdown rendering) under ``--out``; each part is rewritten after every run, so an
+interrupted job keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.quality.report import render
+from benchmarks.quality.variants import VARIANTS
+from trainers.baselines import BASELINES, fit_and_score, tune
+from trainers.config import TrainConfig
+from trainers.evaluate import evaluate_artifact, evaluate_torch
+from trainers.holdout import holdout_set
+from trainers.pipeline import prepare_data, train_and_export
+
+log = logging.getLogger("quality")
+SPLITS = ("valid", "test")
+
+
+def _write(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON atomically (a temporary file renamed into place)."""
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(path)
+
+
+def _config(preset: str, seed: int) -> TrainConfig:
+    return TrainConfig.small(seed) if preset == "small" else TrainConfig(seed=seed)
+
+
+def run_baselines(data: str, seeds: list[int], preset: str = "default") -> dict[str, Any]:
+    """Each baseline tuned once on the validation split (seed ``seeds[0]``), then per seed
+    fitted and scored on both splits."""
+    encoded = prepare_data(data, TrainConfig().candidate.max_history)
+    started = time.perf_counter()
+    baselines: dict[str, Any] = {}
+    for name, (make, grid) in BASELINES.items():
+        grid = grid[:1] if preset == "small" else grid
+        params, valid_score = tune(make, grid, encoded, seed=seeds[0])
+        baselines[name] = {"params": params, "valid_ndcg@10": valid_score, "runs": []}
+        log.info("%s: chose %s (valid NDCG@10 %.4f)", name, params, valid_score)
+    tuning_seconds = time.perf_counter() - started
+    for name, (make, _) in BASELINES.items():
+        entry = baselines[name]
+        for seed in seeds:
+            start = time.perf_counter()
+            metrics = fit_and_score(make, entry["params"], encoded, SPLITS, seed)
+            entry["runs"].append({"seed": seed, "seconds": time.perf_counter() - start, **metrics})
+    return {
+        "baselines": baselines,
+        "baseline_tuning_seconds": tuning_seconds,
+        "baseline_seconds": time.perf_counter() - started,
+    }
+
+
+def run_main(
+    data: str, seeds: list[int], artifacts: Path, out: Path, preset: str = "default"
+) -> dict[str, Any]:
+    """Default model through the artifact and in torch, per seed, plus the tuned baselines."""
+    started = time.perf_counter()
+    payload: dict[str, Any] = {"data": data, "seeds": seeds, "preset": preset, "runs": []}
+    payload |= run_baselines(data, seeds, preset)
+    for seed in seeds:
+        result = train_and_export(data, artifacts / f"seed{seed}", _config(preset, seed))
+        run: dict[str, Any] = {"seed": seed, "train_export_seconds": result.seconds}
+        for split in SPLITS:
+            run[split] = {
+                "artifact": evaluate_artifact(str(result.artifact), data, split),
+                "torch_exact": evaluate_torch(
+                    result.candidate_model, result.ranker, result.data, split
+                ),
+            }
+        payload["runs"].append(run)
+        _write(out / "main.json", payload)
+        log.info("seed %d done: %s", seed, run["test"]["artifact"]["two_stage"])
+    payload["seconds"] = time.perf_counter() - started
+    _write(out / "main.json", payload)
+    return payload
+
+
+def rerun_baselines(data: str, out: Path) -> dict[str, Any]:
+    """Redo only the baselines of an existing main.json (same seeds and preset), keeping the
+    model runs; the main table's wall time is adjusted by the difference in baseline time."""
+    payload: dict[str, Any] = json.loads((out / "main.json").read_text())
+    before = payload.get("baseline_seconds", 0.0)
+    payload |= run_baselines(data, payload["seeds"], payload["preset"])
+    payload["seconds"] = payload.get("seconds", 0.0) - before + payload["baseline_seconds"]
+    _write(out / "main.json", payload)
+    return payload
+
+
+def run_ablations(
+    data: str,
+    seeds: list[int],
+    out: Path,
+    main: dict[str, Any] | None,
+    preset: str = "default",
+    names: list[str] | None = None,
+) -> dict[str, Any]:
+    """Each variant (all, or ``names``) trained per seed and evaluated in torch with exact
+    search (no export); results of variants not run this time are kept from ``ablations.json``."""
+    from trainers.train_candidates import train_candidates
+    from trainers.train_ranker import train_ranker
+
+    reuse = {run["seed"]: run for run in (main or {}).get("runs", [])}
+    path = out / "ablations.json"
+    payload: dict[str, Any] = {"data": data, "preset": preset, "variants": {}, "seconds": 0.0}
+    if path.is_file():
+        payload = json.loads(path.read_text())
+    started = time.perf_counter()
+    for name in names or list(VARIANTS):
+        change = VARIANTS[name]
+        runs = payload["variants"][name] = []
+        for seed in seeds:
+            if name == "default" and seed in reuse and main and main["preset"] == preset:
+                done = reuse[seed]
+                runs.append(
+                    {"seed": seed, "seconds": done["train_export_seconds"], "reused": True}
+                    | {split: done[split]["torch_exact"] for split in SPLITS}
+                )
+                continue
+            config = change(_config(preset, seed))
+            start = time.perf_counter()
+            encoded = prepare_data(data, config.candidate.max_history)
+            valid = holdout_set(encoded, "valid")
+            model, _ = train_candidates(encoded, config.candidate, valid, seed)
+            ranker, _ = train_ranker(encoded, model, config.ranker, valid, seed)
+            run: dict[str, Any] = {"seed": seed, "seconds": time.perf_counter() - start}
+            for split in SPLITS:
+                run[split] = evaluate_torch(model, ranker, encoded, split)
+            runs.append(run)
+            _write(path, payload)
+            log.info("%s seed %d: test %s", name, seed, run["test"]["two_stage"])
+    payload["seconds"] = payload.get("seconds", 0.0) + time.perf_counter() - started
+    _write(path, payload)
+    return payload
+
+
+def _seeds(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="movielens-100k")
+    parser.add_argument("--seeds", type=_seeds, default=[0, 1, 2])
+    parser.add_argument("--ablation-seeds", type=_seeds, default=[0])
+    parser.add_argument(
+        "--parts",
+        default="main,ablations",
+        help="main, ablations, or baselines (redo only the baselines of an existing main.json)",
+    )
+    parser.add_argument(
+        "--variants",
+        type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+        default=None,
+        help=f"ablation variants to (re)run, comma-separated (default all: {', '.join(VARIANTS)})",
+    )
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/quality"))
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts/quality"))
+    parser.add_argument(
+        "--preset",
+        choices=["default", "small"],
+        default="default",
+        help="'small': few epochs and one grid point per baseline (a smoke run, not results)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("onnxscript", "onnx_ir", "torch.onnx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    parts = set(args.parts.split(","))
+    start = time.perf_counter()
+    main_path = args.out / "main.json"
+    main_payload: dict[str, Any] | None = None
+    if "main" in parts:
+        main_payload = run_main(args.data, args.seeds, args.artifacts, args.out, args.preset)
+    elif "baselines" in parts:
+        main_payload = rerun_baselines(args.data, args.out)
+    elif main_path.is_file():
+        main_payload = json.loads(main_path.read_text())
+    if "ablations" in parts:
+        unknown = set(args.variants or []) - set(VARIANTS)
+        if unknown:
+            parser.error(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
+        run_ablations(
+            args.data, args.ablation_seeds, args.out, main_payload, args.preset, args.variants
+        )
+    log.info("%s done in %.0f s", ",".join(sorted(parts)), time.perf_counter() - start)
+    markdown = render(args.out)
+    (args.out / "results.md").write_text(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Tune a baseline's hyperparameters on the validation split, then score the splits.
+
+Tuning fits on the training split and scores the validation items. For the test split the
+chosen configuration is refitted on everything before the test item
+(training split + validation item), so a baseline gets the same information as the two-stage
+model's history at test time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from trainers.baselines.common import Baseline, visible_interactions
+from trainers.encoding import EncodedData
+from trainers.holdout import holdout_set
+from trainers.metrics import coverage, summarize, top_k_excluding
+
+SELECT_BY = "ndcg@10"
+
+
+def _metrics(lists: np.ndarray, targets: np.ndarray, num_items: int, k: int) -> dict[str, float]:
+    return {**summarize(lists, targets, k), f"coverage@{k}": coverage(lists, num_items)}
+
+
+def score_lists(
+    model: Baseline, data: EncodedData, split: str, k: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k codes per held-out user of ``split`` (history excluded) and the targets."""
+    holdout = holdout_set(data, split)
+    lists = top_k_excluding(
+        model.scores(holdout.user_rows, holdout.histories), holdout.histories, k
+    )
+    return lists, holdout.targets
+
+
+def tune(
+    make: Callable[..., Baseline],
+    grid: Sequence[dict[str, Any]],
+    data: EncodedData,
+    seed: int = 0,
+    k: int = 10,
+) -> tuple[dict[str, Any], float]:
+    """The grid point with the best validation NDCG@k (fitted on the training split) and that score."""
+    if not grid:
+        raise ValueError("the hyperparameter grid is empty: give at least one configuration")
+    best_score, best_params = -1.0, dict(grid[0])
+    train_only = visible_interactions(data, "valid")
+    for params in grid:
+        model = make(**params)
+        model.fit(train_only, data.num_items, seed)
+        lists, targets = score_lists(model, data, "valid", k)
+        score = summarize(lists, targets, k)[SELECT_BY]
+        if score > best_score:
+            best_score, best_params = score, dict(params)
+    return best_params, best_score
+
+
+def fit_and_score(
+    make: Callable[..., Baseline],
+    params: dict[str, Any],
+    data: EncodedData,
+    splits: Sequence[str] = ("valid", "test"),
+    seed: int = 0,
+    k: int = 10,
+) -> dict[str, dict[str, float]]:
+    """Metrics per split of one configuration, fitted on everything before that split's item."""
+    metrics: dict[str, dict[str, float]] = {}
+    for split in splits:
+        model = make(**params)
+        model.fit(visible_interactions(data, split), data.num_items, seed)
+        lists, targets = score_lists(model, data, split, k)
+        metrics[split] = _metrics(lists, targets, data.num_items, k)
+    return metrics
