@@ -37,6 +37,9 @@ class RankerConfig:
     positions_per_user: int = 50
     n_candidates: int = 100
     negatives_per_positive: int = 20
+    # Training lists from generators that did not train on the user (trainers/out_of_fold.py):
+    # 0 = in-sample lists from the served generator, F >= 2 = F folds of users.
+    list_folds: int = 0
     dropout: float = 0.1
     epochs: int = 6
     batch_size: int = 256

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from trainers.config import TrainConfig
 from trainers.data import open_dataset, split_leave_last_out
 from trainers.encoding import EncodedData, encode
-from trainers.holdout import holdout_set
+from trainers.holdout import HoldoutSet, holdout_set
 from trainers.progress import EpochRecord
 
 if TYPE_CHECKING:
@@ -59,6 +59,36 @@ def prepare_data(
     return encode(dataset, split, max_history)
 
 
+def train_networks(
+    encoded: EncodedData,
+    config: TrainConfig,
+    valid: HoldoutSet,
+    history: list[EpochRecord] | None = None,
+) -> tuple[CandidateModel, Ranker, dict[str, float]]:
+    """Train the candidate generator, the ranker's list source (``config.ranker.list_folds``)
+    and the ranker; return both served networks and their validation metrics."""
+    from trainers.out_of_fold import list_source
+    from trainers.train_candidates import train_candidates
+    from trainers.train_ranker import train_ranker
+
+    candidate_model, candidate_metrics = train_candidates(
+        encoded, config.candidate, valid, config.seed, history=history
+    )
+    source = list_source(
+        encoded, candidate_model, config.candidate, config.ranker.list_folds, valid, config.seed
+    )
+    ranker, ranker_metrics = train_ranker(
+        encoded,
+        candidate_model,
+        config.ranker,
+        valid,
+        config.seed,
+        lists_from=source,
+        history=history,
+    )
+    return candidate_model, ranker, {**candidate_metrics, **ranker_metrics}
+
+
 def train_and_export(
     data: str | Path,
     out: Path,
@@ -76,21 +106,13 @@ def train_and_export(
     """
     from export.artifact_builder import build_artifact
     from export.bundle import check_destination
-    from trainers.train_candidates import train_candidates
-    from trainers.train_ranker import train_ranker
 
     check_destination(out)
     start = time.perf_counter()
     encoded = prepare_data(data, config.candidate.max_history, items, users)
     valid = holdout_set(encoded, "valid")
     history: list[EpochRecord] = []
-    candidate_model, candidate_metrics = train_candidates(
-        encoded, config.candidate, valid, config.seed, history=history
-    )
-    ranker, ranker_metrics = train_ranker(
-        encoded, candidate_model, config.ranker, valid, config.seed, history=history
-    )
-    metrics = {**candidate_metrics, **ranker_metrics}
+    candidate_model, ranker, metrics = train_networks(encoded, config, valid, history)
     artifact = build_artifact(out, encoded, candidate_model, ranker, config, valid, metrics)
     seconds = time.perf_counter() - start
     log.info("trained and exported %s in %.0fs", artifact, seconds)

@@ -100,12 +100,14 @@ def train_candidates(
     seed: int,
     skip_last: int = 0,
     *,
+    users: np.ndarray | None = None,
     history: list[EpochRecord] | None = None,
 ) -> tuple[CandidateModel, dict[str, float]]:
     """Train, keep the best epoch by validation Recall@100, return the model in eval mode.
 
     ``skip_last`` leaves each user's last positions out of training, so the ranker can learn
-    from candidate lists the generator did not see (as it will at serving time)."""
+    from candidate lists the generator did not see (as it will at serving time); ``users``
+    (a mask over user rows) trains on those users only (``trainers/out_of_fold.py``)."""
     if config.softmax not in ("sampled", "full"):
         raise ValueError(f"softmax must be 'sampled' or 'full', got {config.softmax!r}")
     torch.manual_seed(seed)
@@ -114,7 +116,7 @@ def train_candidates(
     model = CandidateModel(genres, data.schema, config)
     examples = build_examples(
         data,
-        sample_positions(data, config.max_examples_per_user, rng, skip_last),
+        sample_positions(data, config.max_examples_per_user, rng, skip_last, users),
         config.max_history,
     )
     log.info("candidate generator: %d examples, %d items", len(examples), data.num_items)

@@ -5,7 +5,8 @@ candidate generator retrieves the top ``n_candidates`` (history excluded, as at 
 item actually watched next is the positive, weighted by its rating (the analogue of the paper's
 watch time: a 5-star watch counts five times a 1-star one), and negatives are drawn from the
 other retrieved candidates with weight 1. The learned odds then estimate rating-weighted
-engagement. The epoch with the best validation NDCG@10 is kept.
+engagement. The epoch with the best validation NDCG@10 is kept. With ``list_folds > 0`` the
+training lists come from out-of-fold generators instead (``trainers/out_of_fold.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, reorder, retrieve_candidates
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
+from trainers.out_of_fold import InSample, ListSource
 from trainers.progress import EpochProgress, EpochRecord
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def _training_lists(
     data: EncodedData,
-    candidate_model: CandidateModel,
+    source: ListSource,
     config: RankerConfig,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
@@ -40,9 +42,7 @@ def _training_lists(
     ex = build_examples(data, positions, data.schema.max_history)
     ratings = np.concatenate([data.train.ratings[s][p] for s, p in enumerate(positions)])
     histories = [row[row > 0] for row in ex.history]
-    _, codes, scores = retrieve_candidates(
-        candidate_model, data, ex.user_rows, histories, config.n_candidates
-    )
+    codes, scores = source.retrieve(data, ex.user_rows, histories, config.n_candidates)
     retrieved = codes == ex.targets[:, None]
     rows = np.flatnonzero(retrieved.any(axis=1))
     k = config.negatives_per_positive
@@ -98,9 +98,13 @@ def train_ranker(
     valid: HoldoutSet,
     seed: int,
     *,
+    lists_from: ListSource | None = None,
     history: list[EpochRecord] | None = None,
 ) -> tuple[Ranker, dict[str, float]]:
-    """Train, keep the best epoch by validation NDCG@10, return the ranker in eval mode."""
+    """Train, keep the best epoch by validation NDCG@10, return the ranker in eval mode.
+
+    Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
+    validation lists always come from ``candidate_model``, the generator that is served."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     ranker = Ranker(
@@ -110,7 +114,8 @@ def train_ranker(
         data.schema,
         config,
     )
-    lists = _training_lists(data, candidate_model, config, rng)
+    source = InSample(candidate_model) if lists_from is None else lists_from
+    lists = _training_lists(data, source, config, rng)
     log.info(
         "ranker: %d lists of %d candidates", len(lists["labels"]), config.negatives_per_positive + 1
     )

@@ -28,7 +28,7 @@ from trainers.baselines import BASELINES, fit_and_score, tune
 from trainers.config import TrainConfig
 from trainers.evaluate import evaluate_artifact, evaluate_torch
 from trainers.holdout import holdout_set
-from trainers.pipeline import prepare_data, train_and_export
+from trainers.pipeline import prepare_data, train_and_export, train_networks
 
 log = logging.getLogger("quality")
 SPLITS = ("valid", "test")
@@ -116,9 +116,6 @@ def run_ablations(
 ) -> dict[str, Any]:
     """Each variant (all, or ``names``) trained per seed and evaluated in torch with exact
     search (no export); results of variants not run this time are kept from ``ablations.json``."""
-    from trainers.train_candidates import train_candidates
-    from trainers.train_ranker import train_ranker
-
     reuse = {run["seed"]: run for run in (main or {}).get("runs", [])}
     path = out / "ablations.json"
     payload: dict[str, Any] = {"data": data, "preset": preset, "variants": {}, "seconds": 0.0}
@@ -140,8 +137,7 @@ def run_ablations(
             start = time.perf_counter()
             encoded = prepare_data(data, config.candidate.max_history)
             valid = holdout_set(encoded, "valid")
-            model, _ = train_candidates(encoded, config.candidate, valid, seed)
-            ranker, _ = train_ranker(encoded, model, config.ranker, valid, seed)
+            model, ranker, _ = train_networks(encoded, config, valid)
             run: dict[str, Any] = {"seed": seed, "seconds": time.perf_counter() - start}
             for split in SPLITS:
                 run[split] = evaluate_torch(model, ranker, encoded, split)
