@@ -39,15 +39,20 @@ def parse_id(text: str, where: str, column: str) -> int:
         raise DataError(f"{where}: {column} {text!r} is not an integer id") from None
 
 
-def parse_rating(text: str, where: str) -> float:
-    """A finite rating value."""
+def parse_finite(text: str, what: str, where: str) -> float:
+    """A finite number; ``what`` names the field in the error."""
     try:
         value = float(text)
     except ValueError:
-        raise DataError(f"{where}: rating {text!r} is not a number") from None
+        raise DataError(f"{where}: {what} {text!r} is not a number") from None
     if not math.isfinite(value):
-        raise DataError(f"{where}: rating {text!r} is not finite")
+        raise DataError(f"{where}: {what} {text!r} is not finite")
     return value
+
+
+def parse_rating(text: str, where: str) -> float:
+    """A finite rating value."""
+    return parse_finite(text, "rating", where)
 
 
 def parse_timestamp(text: str, where: str) -> int:

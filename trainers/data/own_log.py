@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
-from .fields import parse_age, parse_gender, parse_id, parse_rating, parse_timestamp
+from .fields import (
+    parse_age,
+    parse_finite,
+    parse_gender,
+    parse_id,
+    parse_rating,
+    parse_timestamp,
+)
 from .schema import Dataset, Interactions, ItemTable
 from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
 from .tabular import read_table
@@ -53,15 +60,7 @@ def _timestamp(text: str, where: str) -> int:
 
 
 def _year(text: str, where: str) -> float:
-    if not text:
-        return math.nan
-    try:
-        year = float(text)
-    except ValueError:
-        raise DataError(f"{where}: year {text!r} is not a number") from None
-    if not math.isfinite(year):
-        raise DataError(f"{where}: year {text!r} is not finite")
-    return year
+    return math.nan if not text else parse_finite(text, "year", where)
 
 
 def read_interactions(path: Path) -> Interactions:
