@@ -119,6 +119,42 @@ def index_entry(built: BuiltIndex, config: IndexConfig, dim: int, queries: str) 
     }
 
 
+def write_networks_and_index(
+    folder: Path,
+    networks: tuple[CandidateModel, Ranker],
+    arrays: CatalogArrays,
+    queries: np.ndarray,
+    index_config: IndexConfig,
+    seed: int,
+    queries_source: str,
+) -> dict[str, Any]:
+    """Export both networks, build the index with ef tuned on ``queries``, write the catalog,
+    and return the manifest body they describe: the part every artifact (trained or
+    synthetic) shares."""
+    tower, ranker = networks
+    tower_specs = export_user_tower(tower, folder / artifact.USER_TOWER)
+    ranker_specs = export_ranker(ranker, folder / artifact.RANKER)
+    built = build_index(arrays.item_vectors, queries, index_config, seed)
+    built.index.save_index(str(folder / artifact.INDEX))
+    log.info(
+        "index: %d items, built in %.1f s, ef_search=%d reaches recall@%d=%.4f",
+        len(arrays.item_vectors),
+        built.build_seconds,
+        built.ef_search,
+        built.k,
+        built.recall,
+    )
+    body = write_catalog(folder, arrays)
+    body.update(
+        models={
+            "user_tower": _model_entry(artifact.USER_TOWER, tower_specs),
+            "ranker": _model_entry(artifact.RANKER, ranker_specs),
+        },
+        index=index_entry(built, index_config, int(arrays.item_vectors.shape[1]), queries_source),
+    )
+    return body
+
+
 def _check_parity(
     folder: Path,
     data: EncodedData,
@@ -194,39 +230,27 @@ def build_artifact(
 ) -> Path:
     """Export everything into ``out`` atomically and return it."""
     with bundle.staging(out) as folder:
-        tower_specs = export_user_tower(candidate_model, folder / artifact.USER_TOWER)
-        ranker_specs = export_ranker(ranker, folder / artifact.RANKER)
         vectors = candidate_model.item_matrix().detach()[1:].numpy().astype(np.float32)
         with torch.inference_mode():
             queries = user_vectors(candidate_model, data, valid.user_rows, valid.histories).numpy()
-        built = build_index(vectors, queries, config.index, config.seed)
-        built.index.save_index(str(folder / artifact.INDEX))
-        log.info(
-            "index: %d items, ef_search=%d reaches recall@%d=%.4f",
-            len(vectors),
-            built.ef_search,
-            built.k,
-            built.recall,
+        arrays = CatalogArrays(
+            data.item_ids.astype(np.int64),
+            vectors,
+            data.item_features.astype(np.float32),
+            tuple(data.item_feature_names),
+            data.popularity.astype(np.int64),
+            list(data.titles),
         )
-        body = write_catalog(
+        body = write_networks_and_index(
             folder,
-            CatalogArrays(
-                data.item_ids.astype(np.int64),
-                vectors,
-                data.item_features.astype(np.float32),
-                tuple(data.item_feature_names),
-                data.popularity.astype(np.int64),
-                list(data.titles),
-            ),
+            (candidate_model, ranker),
+            arrays,
+            queries,
+            config.index,
+            config.seed,
+            "validation user vectors",
         )
         body.update(
-            models={
-                "user_tower": _model_entry(artifact.USER_TOWER, tower_specs),
-                "ranker": _model_entry(artifact.RANKER, ranker_specs),
-            },
-            index=index_entry(
-                built, config.index, int(vectors.shape[1]), "validation user vectors"
-            ),
             features=data.schema.to_dict(),
             config=config.to_dict(),
             metrics=metrics,

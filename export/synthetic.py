@@ -19,12 +19,10 @@ import torch
 from torch import nn
 
 from export import bundle
-from export.artifact_builder import CatalogArrays, _model_entry, index_entry, write_catalog
-from export.index import build_index
-from export.onnx_export import export_ranker, export_user_tower
+from export.artifact_builder import CatalogArrays, write_networks_and_index
 from trainers.config import CandidateConfig, IndexConfig, RankerConfig
 from trainers.models import CandidateModel, Ranker
-from ytrec_infer import Recommender, artifact
+from ytrec_infer import Recommender
 from ytrec_infer.features import FeatureSchema, encode_user, pad_histories
 from ytrec_infer.synthetic import (
     GENDERS,
@@ -165,37 +163,18 @@ def build(
     with torch.inference_mode():
         queries = tower(**_user_feeds(schema, histories, users)).numpy()
     with bundle.staging(out) as folder:
-        tower_specs = export_user_tower(tower, folder / artifact.USER_TOWER)
-        ranker_specs = export_ranker(ranker, folder / artifact.RANKER)
-        built = build_index(catalog.item_vectors, queries, index_config, seed)
-        built.index.save_index(str(folder / artifact.INDEX))
-        log.info(
-            "synthetic index: %d items, built in %.1f s, ef_search=%d reaches recall@%d=%.4f",
-            num_items,
-            built.build_seconds,
-            built.ef_search,
-            built.k,
-            built.recall,
+        arrays = CatalogArrays(
+            catalog.item_ids,
+            catalog.item_vectors,
+            catalog.item_features,
+            catalog.feature_names,
+            catalog.popularity,
+            catalog.titles(),
         )
-        body = write_catalog(
-            folder,
-            CatalogArrays(
-                catalog.item_ids,
-                catalog.item_vectors,
-                catalog.item_features,
-                catalog.feature_names,
-                catalog.popularity,
-                catalog.titles(),
-            ),
+        body = write_networks_and_index(
+            folder, (tower, ranker), arrays, queries, index_config, seed, "held-out synthetic users"
         )
         body.update(
-            models={
-                "user_tower": _model_entry(artifact.USER_TOWER, tower_specs),
-                "ranker": _model_entry(artifact.RANKER, ranker_specs),
-            },
-            index=index_entry(
-                built, index_config, catalog.item_vectors.shape[1], "held-out synthetic users"
-            ),
             features=schema.to_dict(),
             config={"seed": seed, "synthetic": True, "index": vars(index_config)},
             metrics={},
