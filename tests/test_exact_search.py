@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ytrec_infer.exact_search import exact_top_k, recall_at_k, search_one
+from ytrec_infer.retrieval import BROADCAST_LIMIT, drop_excluded
 
 
 def test_search_one_orders_by_score_and_skips_excluded() -> None:
@@ -25,3 +26,16 @@ def test_exact_top_k_and_recall() -> None:
     assert recall_at_k(full, exact) == 1.0
     half = np.concatenate([full[:, :5], np.zeros((70, 5), np.int64)], axis=1)
     assert recall_at_k(half, exact) == 0.5
+
+
+def test_drop_excluded_is_the_same_below_and_above_the_broadcast_limit() -> None:
+    """Request-sized exclusions use a broadcast compare, huge histories np.isin: same answer."""
+    rng = np.random.default_rng(1)
+    codes = rng.permutation(100_000)[:3_000] + 1
+    scores = rng.random(3_000).astype(np.float32)
+    for excluded in (np.unique(rng.integers(1, 100_001, 40)), np.arange(1, 100_001, 3)):
+        keep = ~np.isin(codes, excluded)
+        got_codes, got_scores = drop_excluded(codes, scores, excluded)
+        assert got_codes.tolist() == codes[keep].tolist()
+        assert got_scores.tolist() == scores[keep].tolist()
+    assert len(codes) * 40 <= BROADCAST_LIMIT < len(codes) * len(np.arange(1, 100_001, 3))

@@ -27,6 +27,7 @@ from ytrec_infer.devices import (
     provider_options,
 )
 from ytrec_infer.onnx_model import session_options
+from ytrec_infer.retrieval import drop_excluded
 from ytrec_infer.topk_graph import build_topk_graph, item_factors, plan_topk
 
 K_MAX = 1024
@@ -155,10 +156,7 @@ class ExactRetriever:
         scores, rows = self.topk(vectors, k)
         out = []
         for drop, row_scores, row_ids in zip(excluded, scores, rows):
-            codes = row_ids + 1
-            if len(drop):
-                keep = ~np.isin(codes, drop)
-                codes, row_scores = codes[keep], row_scores[keep]
+            codes, row_scores = drop_excluded(row_ids + 1, row_scores, drop)
             out.append((codes[:n], row_scores[:n]))
         return out
 

@@ -22,6 +22,8 @@ from ytrec_infer.exact_search import search_one
 from ytrec_infer.hnsw_header import check_header
 
 EXACT_MAX_ITEMS = 5_000
+BROADCAST_LIMIT = 1 << 20
+"""Code x excluded pairs up to which exclusion is one broadcast compare (1 MB of booleans)."""
 
 
 class Retriever(Protocol):
@@ -39,13 +41,18 @@ class Retriever(Protocol):
     ) -> list[tuple[np.ndarray, np.ndarray]]: ...
 
 
-def _without(
+def drop_excluded(
     codes: np.ndarray, scores: np.ndarray, excluded: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Drop the excluded codes; a broadcast compare beats ``np.isin`` at these sizes (~100 x 50)."""
+    """Drop the excluded codes. A broadcast compare beats ``np.isin`` at request sizes (~100 x
+    50); past :data:`BROADCAST_LIMIT` pairs (a huge history) its matrix would not fit, so
+    ``np.isin`` (sort-based) takes over."""
     if not len(excluded):
         return codes, scores
-    keep = ~(codes[:, None] == excluded[None, :]).any(axis=1)
+    if len(codes) * len(excluded) <= BROADCAST_LIMIT:
+        keep = ~(codes[:, None] == excluded[None, :]).any(axis=1)
+    else:
+        keep = ~np.isin(codes, excluded)
     return codes[keep], scores[keep]
 
 
@@ -83,7 +90,7 @@ class HnswRetriever:
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         labels, distances = self.index.knn_query(vector.reshape(1, -1), k=k, num_threads=1)
-        codes, scores = _without(labels[0].astype(np.int64), 1.0 - distances[0], excluded)
+        codes, scores = drop_excluded(labels[0].astype(np.int64), 1.0 - distances[0], excluded)
         return codes[:n], scores[:n]
 
     def search_many(
@@ -105,7 +112,7 @@ class HnswRetriever:
                 np.asarray(vectors[rows], dtype=np.float32), k=int(k), num_threads=1
             )
             for row, label, distance in zip(rows, labels, distances):
-                codes, scores = _without(label.astype(np.int64), 1.0 - distance, excluded[row])
+                codes, scores = drop_excluded(label.astype(np.int64), 1.0 - distance, excluded[row])
                 out[row] = (codes[:n], scores[:n])
         return out
 
