@@ -14,6 +14,7 @@ import onnx
 import torch
 
 from export.serving_ranker import ServingRanker
+from export.serving_tower import ServingTower
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer.artifact import TensorSpec
 
@@ -77,7 +78,9 @@ def _export(
 def export_user_tower(
     model: CandidateModel, path: Path
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    """user_tower.onnx: (history, user_categorical, age[, example_age]) -> user_vector [B, D]."""
+    """user_tower.onnx: (history, user_categorical, age, example_age) -> user_vector [B, D].
+
+    Exports :class:`ServingTower` (same function, fewer graph nodes)."""
     batch, length = torch.export.Dim("batch"), torch.export.Dim("history")
     inputs = _sample_user_inputs(2, 3)
     inputs["example_age"] = torch.zeros(2)
@@ -87,7 +90,7 @@ def export_user_tower(
         "age": {0: batch},
         "example_age": {0: batch},
     }
-    return _export(model, inputs, dynamic, "user_vector", path)
+    return _export(ServingTower(model), inputs, dynamic, "user_vector", path)
 
 
 def export_ranker(
@@ -95,7 +98,7 @@ def export_ranker(
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """ranker.onnx: (history, candidates, retrieval_scores, user features) -> logits [B, C].
 
-    Exports :class:`ServingRanker` (same function, item projections precomputed)."""
+    Exports :class:`ServingRanker` (same function, item rows precomputed, first layer folded)."""
     batch, length, count = (
         torch.export.Dim("batch"),
         torch.export.Dim("history"),

@@ -1,11 +1,16 @@
-"""The ranker rearranged for serving: the same function, less work per request.
+"""The ranker rearranged for serving: the same function as ``Ranker.forward``, less work per request.
 
-``Ranker.forward`` projects every candidate's item vector (64 -> d) on each request and feeds
-the per-user part of the first layer's input once per candidate. At serving both are wasted:
-the projection of every item is computed once here and gathered, and the first layer is split
-into a per-candidate block and a per-user block, so the per-user features pass through it once
-per request instead of once per candidate. Exported in place of the training module; the
-export parity check compares it with ``Ranker`` itself.
+``Ranker.forward`` projects every candidate's item vector (64 -> d), concatenates eleven parts per
+candidate and multiplies them by the first layer. At serving:
+
+- item projections and item features form one table computed at export (one gather);
+- the interaction terms (candidate embedding * history embedding, and the genre match) are
+  linear in the candidate's row once the user is known, so they fold into a per-request first
+  layer ``base + u * inter`` of shape [d + F, hidden]: the candidates need one product with it;
+- the per-user inputs (history means, categorical embeddings, powers of age and gap) pass through
+  their rows of the first layer once per request, not once per candidate.
+
+Exported in place of the training module; the export parity check compares it with ``Ranker``.
 """
 
 from __future__ import annotations
@@ -13,12 +18,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from export.serving_parts import (
+    ProjectedCategorical,
+    ProjectedPowers,
+    gather,
+    history_mean,
+    padded_table,
+)
 from trainers.models import Ranker
-from trainers.models.layers import masked_mean, powers
 
 
 class ServingRanker(nn.Module):
-    """``Ranker.forward`` with the item projection precomputed and the first layer split."""
+    """``Ranker.forward`` with item rows precomputed and the first layer folded per request."""
 
     def __init__(self, ranker: Ranker) -> None:
         super().__init__()
@@ -27,21 +38,32 @@ class ServingRanker(nn.Module):
         if not isinstance(first, nn.Linear):
             raise TypeError("the ranker's MLP must start with a Linear layer")
         with torch.no_grad():
-            embeddings = ranker.project(ranker.item_vectors).detach().clone()
+            embeddings = ranker.project(ranker.item_vectors)
         d = embeddings.shape[1]
         features = ranker.item_features.shape[1]
-        per_candidate = 2 * d + features + 3
-        weight = first.weight.detach()
-        self.register_buffer("item_embeddings", embeddings)
-        self.register_buffer("item_features", ranker.item_features.detach().clone())
-        self.register_buffer("candidate_weight", weight[:, :per_candidate].T.contiguous())
-        self.register_buffer("user_weight", weight[:, per_candidate:].T.contiguous())
+        genres = ranker.num_genres
+        rows = first.weight.detach().T
+        # Ranker.forward's first-layer input: [emb, emb * history_emb, features, genre_match,
+        # score, score**2 | history_emb, history_features, user categorical, powers(age, gap)].
+        emb, inter, feats = rows[:d], rows[d : 2 * d], rows[2 * d : 2 * d + features]
+        genre_row, score_rows = (
+            rows[2 * d + features],
+            rows[2 * d + features + 1 : 2 * d + features + 3],
+        )
+        user_rows = rows[2 * d + features + 3 :]
+        width = d + features
+        genre_rows = torch.zeros(features, rows.shape[1])
+        genre_rows[:genres] = genre_row
+        self.register_buffer("table", padded_table(embeddings, ranker.item_features))
+        self.register_buffer("base", torch.cat([emb, feats]).contiguous())
+        self.register_buffer("interaction", torch.cat([inter, genre_rows]).contiguous())
+        self.register_buffer("score_rows", score_rows.contiguous())
+        self.register_buffer("history_rows", user_rows[:width].contiguous())
+        users_end = width + ranker.users.dim
+        self.users = ProjectedCategorical(ranker.users, user_rows[width:users_end])
+        self.powers = ProjectedPowers(user_rows[users_end:], [ranker.age_scale, ranker.gap_scale])
         self.register_buffer("bias", first.bias.detach().clone())
-        self.users = ranker.users
         self.rest = nn.Sequential(*list(ranker.mlp)[1:])
-        self.num_genres = ranker.num_genres
-        self.age_scale = ranker.age_scale
-        self.gap_scale = ranker.gap_scale
 
     def forward(
         self,
@@ -53,37 +75,19 @@ class ServingRanker(nn.Module):
         seconds_since_last: torch.Tensor,
     ) -> torch.Tensor:
         """Logits [B, C], equal to ``Ranker.forward`` on the same inputs."""
-        history_embedding = masked_mean(self.item_embeddings[history], history)
-        history_features = masked_mean(self.item_features[history], history)
-        candidate_embedding = self.item_embeddings[candidates]
-        candidate_features = self.item_features[candidates]
-        genres = self.num_genres
-        genre_match = (candidate_features[..., :genres] * history_features[:, None, :genres]).sum(
-            -1, keepdim=True
-        )
+        history_part = history_mean(self.table, history)
+        first_layer = self.base + history_part.unsqueeze(-1) * self.interaction
         scores = retrieval_scores.unsqueeze(-1)
-        per_candidate = torch.cat(
-            [
-                candidate_embedding,
-                candidate_embedding * history_embedding.unsqueeze(1),
-                candidate_features,
-                genre_match,
-                scores,
-                scores * scores,
-            ],
-            dim=-1,
-        )
         gap_hours = torch.log1p(seconds_since_last / 3600.0)
-        user = torch.cat(
-            [
-                history_embedding,
-                history_features,
-                self.users(user_categorical),
-                powers(age / self.age_scale),
-                powers(gap_hours / self.gap_scale),
-            ],
-            dim=-1,
+        per_user = (
+            history_part @ self.history_rows
+            + self.users(user_categorical)
+            + self.powers(age, gap_hours)
+            + self.bias
         )
-        user_part = user @ self.user_weight + self.bias
-        hidden = per_candidate @ self.candidate_weight + user_part.unsqueeze(1)
+        hidden = (
+            gather(self.table, candidates) @ first_layer
+            + torch.cat([scores, scores * scores], dim=-1) @ self.score_rows
+            + per_user.unsqueeze(1)
+        )
         return self.rest(hidden).squeeze(-1)

@@ -285,7 +285,7 @@ class Recommender:
             return np.zeros(0, dtype=np.float32)
         feeds = dict(request.feeds)
         feeds["candidates"] = codes.reshape(1, -1)
-        feeds["retrieval_scores"] = retrieval_scores.astype(np.float32).reshape(1, -1)
+        feeds["retrieval_scores"] = retrieval_scores.astype(np.float32, copy=False).reshape(1, -1)
         logits: np.ndarray = self._ranker.run(feeds)[0]
         return logits
 

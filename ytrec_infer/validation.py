@@ -34,6 +34,11 @@ def item_id_array(value: Any, name: str) -> np.ndarray:
             raise ValueError(f"{name} holds ids beyond the int64 range")
         return value.astype(np.int64, copy=False)
     items = list(value)
+    if set(map(type, items)) <= {int}:
+        try:
+            return np.array(items, dtype=np.int64).reshape(-1)
+        except OverflowError:
+            pass  # the loop below names the id outside the int64 range
     for position, item in enumerate(items):
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
             raise TypeError(
