@@ -90,4 +90,6 @@ class ServingRanker(nn.Module):
             + torch.cat([scores, scores * scores], dim=-1) @ self.score_rows
             + per_user.unsqueeze(1)
         )
-        return self.rest(hidden).squeeze(-1)
+        # Two-dimensional from here on, where onnxruntime fuses each Linear (+ ReLU) into one Gemm.
+        flat = self.rest(hidden.reshape(-1, hidden.shape[-1]))
+        return flat.reshape(candidates.shape)

@@ -51,6 +51,20 @@ class Request:
     feeds: Mapping[str, np.ndarray]
 
 
+def _user_feeds(inputs: UserInputs) -> tuple[UserInputs, dict[str, np.ndarray]]:
+    """One user's network inputs as read-only batch-of-one arrays (shared by the requests of a
+    user without attributes, whose inputs are always the same)."""
+    feeds = {
+        "user_categorical": inputs.categorical.reshape(1, -1),
+        "age": np.array([inputs.age], dtype=np.float32),
+        "example_age": np.zeros(1, dtype=np.float32),
+        "seconds_since_last": np.array([inputs.seconds_since_last], dtype=np.float32),
+    }
+    for array in feeds.values():
+        array.flags.writeable = False
+    return inputs, feeds
+
+
 def default_retrieval(device: str, num_items: int) -> str:
     """Stage one's search when the caller does not choose: exact on the GPU (the top-k graph),
     exact numpy search for small CPU catalogs (faster than HNSW there, recall 1), else HNSW."""
@@ -97,6 +111,7 @@ class Recommender:
         self._popular_share = (
             catalog.popularity[order] / max(int(catalog.popularity.sum()), 1)
         ).astype(np.float32)
+        self._anonymous = _user_feeds(encode_user(None, schema))
 
     @classmethod
     def load(
@@ -239,14 +254,10 @@ class Recommender:
         codes, unknown = self.catalog.codes(ids)
         if flag(strict, "strict") and len(unknown):
             raise UnknownItemError(tuple(int(i) for i in unknown))
-        inputs = encode_user(user, self.schema)
-        feeds = {
-            "history": pad_histories([codes], self.schema.max_history),
-            "user_categorical": inputs.categorical.reshape(1, -1),
-            "age": np.array([inputs.age], dtype=np.float32),
-            "example_age": np.zeros(1, dtype=np.float32),
-            "seconds_since_last": np.array([inputs.seconds_since_last], dtype=np.float32),
-        }
+        inputs, user_feeds = (
+            self._anonymous if user is None else _user_feeds(encode_user(user, self.schema))
+        )
+        feeds = {"history": pad_histories([codes], self.schema.max_history), **user_feeds}
         return Request(codes, tuple(int(i) for i in unknown), inputs, feeds)
 
     def embed(self, request: Request) -> np.ndarray:
