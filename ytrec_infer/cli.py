@@ -349,7 +349,8 @@ def evaluate(artifact: str, data_spec: str, split: str, json_path: Path | None) 
 @main.command()
 @click.argument("artifact", type=click.Path(exists=True, file_okay=False))
 def info(artifact: str) -> None:
-    """Verify an artifact and print its manifest summary as JSON."""
+    """Verify an artifact and print its manifest summary as JSON ("path" is the folder that was
+    loaded: for a root of published versions, its newest version)."""
     rec = _load(artifact)
     raw = rec.manifest.raw
     summary = {
@@ -357,6 +358,7 @@ def info(artifact: str) -> None:
         for key in ("format_version", "created", "producer", "index", "metrics")
         if key in raw
     }
+    summary["path"] = str(rec.manifest.root)
     summary["num_items"] = rec.num_items
     summary["models"] = {
         name: [t["name"] for t in spec["inputs"]] for name, spec in raw["models"].items()

@@ -194,13 +194,6 @@ class Recommender:
             retriever = NumpyRetriever(item_vectors)
         elif retriever is None:
             retriever = ExactRetriever(item_vectors, on, float16, threads)
-        log.info(
-            "loaded %s: %d items, %s retrieval, providers=%s",
-            path,
-            len(catalog),
-            mode,
-            chosen,
-        )
         rec = cls(
             manifest,
             catalog,
@@ -212,6 +205,13 @@ class Recommender:
             on,
         )
         check_readiness(rec)
+        log.info(
+            "loaded %s: %d items, %s retrieval, providers=%s (readiness check passed)",
+            path,
+            len(catalog),
+            mode,
+            chosen,
+        )
         return rec
 
     @property
