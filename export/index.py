@@ -30,6 +30,7 @@ class BuiltIndex:
     k: int
     build_seconds: float = 0.0
     build_cpu_seconds: float = 0.0
+    layout_seconds: float = 0.0
 
 
 def next_ef(ef: int) -> int:

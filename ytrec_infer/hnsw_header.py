@@ -106,6 +106,13 @@ def _level0(path: Path, header: HnswHeader) -> np.ndarray:
     )
 
 
+def read_labels(path: Path) -> np.ndarray:
+    """The label (item code) of each element, in the file's element order."""
+    header = read_header(path)
+    labels: np.ndarray = np.asarray(_level0(path, header)["label"]).astype(np.int64)
+    return labels
+
+
 def _bad_links(block: np.ndarray, limit: int, count: int) -> str | None:
     """Why a [rows, 1 + limit] uint32 link-list block is unsafe, or None when it is sound."""
     sizes = block[:, 0] & _COUNT_MASK
