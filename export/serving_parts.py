@@ -37,9 +37,12 @@ def history_mean(table: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
 
 class ProjectedCategorical(nn.Module):
     """The user's categorical embeddings already multiplied by their rows of a first layer:
-    one gather over a stacked table and a sum, instead of three gathers, a concat and a product."""
+    one gather over a stacked table and a sum, instead of three gathers, a concat and a product.
 
-    def __init__(self, users: UserCategorical, rows: torch.Tensor) -> None:
+    The layer's ``bias`` is added to every row of the first column's table: exactly one of
+    those rows is gathered per user, so the sum carries the bias once and needs no Add."""
+
+    def __init__(self, users: UserCategorical, rows: torch.Tensor, bias: torch.Tensor) -> None:
         super().__init__()
         blocks, offsets, start, first = [], [], 0, 0
         for table in users.tables:
@@ -48,11 +51,12 @@ class ProjectedCategorical(nn.Module):
             offsets.append(first)
             start += width
             first += table.num_embeddings
+        blocks[0] = blocks[0] + bias.detach()
         self.register_buffer("table", torch.cat(blocks).contiguous())
         self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.int64))
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        """[B, columns] codes -> [B, hidden], equal to ``users(codes) @ rows``."""
+        """[B, columns] codes -> [B, hidden], equal to ``users(codes) @ rows + bias``."""
         projected: torch.Tensor = gather(self.table, codes + self.offsets).sum(dim=1)
         return projected
 

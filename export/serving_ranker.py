@@ -60,9 +60,8 @@ class ServingRanker(nn.Module):
         self.register_buffer("score_rows", score_rows.contiguous())
         self.register_buffer("history_rows", user_rows[:width].contiguous())
         users_end = width + ranker.users.dim
-        self.users = ProjectedCategorical(ranker.users, user_rows[width:users_end])
+        self.users = ProjectedCategorical(ranker.users, user_rows[width:users_end], first.bias)
         self.powers = ProjectedPowers(user_rows[users_end:], [ranker.age_scale, ranker.gap_scale])
-        self.register_buffer("bias", first.bias.detach().clone())
         self.rest = nn.Sequential(*list(ranker.mlp)[1:])
 
     def forward(
@@ -83,7 +82,6 @@ class ServingRanker(nn.Module):
             history_part @ self.history_rows
             + self.users(user_categorical)
             + self.powers(age, gap_hours)
-            + self.bias
         )
         hidden = (
             gather(self.table, candidates) @ first_layer

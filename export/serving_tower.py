@@ -33,13 +33,12 @@ class ServingTower(nn.Module):
         width = self.table.shape[1]
         users_end = width + model.users.dim
         self.register_buffer("history_rows", rows[:width].contiguous())
-        self.users = ProjectedCategorical(model.users, rows[width:users_end])
+        self.users = ProjectedCategorical(model.users, rows[width:users_end], first.bias)
         scales = [model.age_scale]
         if model.config.use_example_age:
             scales.append(model.example_age_scale)
         self.use_example_age = model.config.use_example_age
         self.powers = ProjectedPowers(rows[users_end:], scales)
-        self.register_buffer("bias", first.bias.detach().clone())
         self.rest = nn.Sequential(*list(model.tower)[1:])
 
     def forward(
@@ -55,7 +54,6 @@ class ServingTower(nn.Module):
             history_mean(self.table, history) @ self.history_rows
             + self.users(user_categorical)
             + self.powers(*scalars)
-            + self.bias
         )
         out = self.rest(hidden)
         return out / out.norm(dim=-1, keepdim=True).clamp(min=NORM_EPS)
