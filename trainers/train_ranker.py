@@ -5,14 +5,18 @@ candidate generator retrieves the top ``n_candidates`` (history excluded, as at 
 item actually watched next is the positive, weighted by its rating (the analogue of the paper's
 watch time: a 5-star watch counts five times a 1-star one), and negatives are drawn from the
 other retrieved candidates with weight 1. The learned odds then estimate rating-weighted
-engagement. The epoch with the best validation NDCG@10 is kept. With ``list_folds > 0`` the
-training lists come from out-of-fold generators instead (``trainers/out_of_fold.py``).
+engagement (``loss="listwise"`` trains a softmax over each list instead, an option compared in
+docs/evaluation.md). After each epoch the weights are averaged over the last ``average_last``
+epochs, which smooths the epoch-to-epoch noise; the averaged model with the best validation
+NDCG@10 is kept. With ``list_folds > 0`` the training lists come from out-of-fold generators
+instead (``trainers/out_of_fold.py``).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+from collections import deque
 
 import numpy as np
 import torch
@@ -45,7 +49,7 @@ def _training_lists(
     codes, scores = source.retrieve(data, ex.user_rows, histories, config.n_candidates)
     retrieved = codes == ex.targets[:, None]
     rows = np.flatnonzero(retrieved.any(axis=1))
-    k = config.negatives_per_positive
+    k = min(config.negatives_per_positive, codes.shape[1] - 1)
     lists = np.zeros((len(rows), k + 1), dtype=np.int64)
     list_scores = np.zeros((len(rows), k + 1), dtype=np.float32)
     for out, row in enumerate(rows):
@@ -66,6 +70,24 @@ def _training_lists(
         "weights": weights,
         "gaps": ex.seconds_since_last[rows],
     }
+
+
+def ranking_loss(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, loss: str
+) -> torch.Tensor:
+    """Loss of lists [B, 1 + k] whose column 0 is the watched item.
+
+    ``pointwise``: the paper's weighted logistic regression (positive weighted by its rating,
+    negatives by 1). ``listwise``: softmax cross-entropy of the watched item against the rest
+    of its list, each list weighted by the watched item's rating; this is what NDCG of a
+    retrieved list rewards (the watched item above the others of the same list).
+    """
+    if loss == "pointwise":
+        return F.binary_cross_entropy_with_logits(logits, labels, weight=weights)
+    if loss == "listwise":
+        per_list = -torch.log_softmax(logits, dim=1)[:, 0]
+        return (per_list * weights[:, 0]).sum() / weights[:, 0].sum()
+    raise ValueError(f"loss must be 'pointwise' or 'listwise', got {loss!r}")
 
 
 def validation_ndcg(
@@ -101,7 +123,8 @@ def train_ranker(
     lists_from: ListSource | None = None,
     history: list[EpochRecord] | None = None,
 ) -> tuple[Ranker, dict[str, float]]:
-    """Train, keep the best epoch by validation NDCG@10, return the ranker in eval mode.
+    """Train, keep the best epoch by validation NDCG@10 (the last with ``select_epoch=False``),
+    each epoch's weights averaged over the last ``average_last`` epochs; return it in eval mode.
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
     validation lists always come from ``candidate_model``, the generator that is served."""
@@ -117,7 +140,7 @@ def train_ranker(
     source = InSample(candidate_model) if lists_from is None else lists_from
     lists = _training_lists(data, source, config, rng)
     log.info(
-        "ranker: %d lists of %d candidates", len(lists["labels"]), config.negatives_per_positive + 1
+        "ranker: %d lists of %d candidates", len(lists["labels"]), lists["candidates"].shape[1]
     )
     optimizer = torch.optim.Adam(
         ranker.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -128,6 +151,7 @@ def train_ranker(
         candidate_model, data, valid.user_rows, valid.histories, config.n_candidates
     )
     best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
+    recent: deque[dict[str, torch.Tensor]] = deque(maxlen=max(1, config.average_last))
     for epoch in range(config.epochs):
         ranker.train()
         order = torch.from_numpy(rng.permutation(len(lists["labels"])))
@@ -143,17 +167,37 @@ def train_ranker(
                 torch.from_numpy(data.user_age)[rows],
                 tensors["gaps"][idx],
             )
-            loss = F.binary_cross_entropy_with_logits(
-                logits, tensors["labels"][idx], weight=tensors["weights"][idx]
+            loss = ranking_loss(
+                logits, tensors["labels"][idx], tensors["weights"][idx], config.loss
             )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-        metrics = validation_ndcg(ranker, data, valid, valid_codes, valid_scores)
+        recent.append(copy.deepcopy(ranker.state_dict()))
+        snapshot = average_states(list(recent))
+        evaluated = copy.deepcopy(ranker)
+        evaluated.load_state_dict(snapshot)
+        metrics = validation_ndcg(evaluated, data, valid, valid_codes, valid_scores)
         progress.epoch(epoch, float(np.mean(losses)), metrics)
-        if metrics["valid_ndcg@10"] > best[0]:
-            best = (metrics["valid_ndcg@10"], copy.deepcopy(ranker.state_dict()), metrics)
+        last = epoch == config.epochs - 1
+        if (config.select_epoch and metrics["valid_ndcg@10"] > best[0]) or (
+            not config.select_epoch and last
+        ):
+            best = (metrics["valid_ndcg@10"], snapshot, metrics)
     ranker.load_state_dict(best[1])
     ranker.eval()
     return ranker, best[2]
+
+
+def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Element-wise mean of floating-point entries of state dicts (weight averaging over the
+    last epochs, which smooths the epoch-to-epoch noise of a small data set); other entries and
+    a single state are returned as they are."""
+    if len(states) == 1:
+        return states[0]
+    averaged = dict(states[-1])
+    for key, value in averaged.items():
+        if value.is_floating_point():
+            averaged[key] = torch.stack([state[key] for state in states]).mean(dim=0)
+    return averaged
