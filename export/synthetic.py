@@ -36,8 +36,10 @@ from ytrec_infer.synthetic import (
 
 log = logging.getLogger(__name__)
 
-SYNTHETIC_INDEX = IndexConfig(M=16, ef_construction=100, recall_target=0.95, recall_k=100)
-"""Index parameters for synthetic catalogs, chosen by measurement (docs/benchmarks.md)."""
+SYNTHETIC_INDEX = IndexConfig(M=16, ef_construction=100, recall_target=0.96, recall_k=100)
+"""Index parameters for synthetic catalogs, chosen by measurement (docs/benchmarks.md). The
+target is 0.96 on the held-out users so that ``ytrec-bench``'s own queries, which are harder,
+still get at least 0.95."""
 HELD_OUT_USERS = 1000
 HISTORY_LENGTH = 20
 NOISE = 0.05

@@ -32,7 +32,8 @@ class TorchModel:
         return cls(tower.eval(), ranker.eval(), items)
 
     def feeds(self, request: Request) -> dict[str, torch.Tensor]:
-        return {name: torch.from_numpy(value) for name, value in request.feeds.items()}
+        # Writable copies: the runtime's shared inputs are read-only, which from_numpy warns about.
+        return {name: torch.from_numpy(np.array(value)) for name, value in request.feeds.items()}
 
     @torch.inference_mode()
     def user_vector(self, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
