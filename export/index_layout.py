@@ -13,17 +13,15 @@ Labels (item codes) do not change, so nothing outside the file notices. Layout:
 
 from __future__ import annotations
 
-import struct
+from dataclasses import astuple, replace
 from pathlib import Path
 
 import numpy as np
 
-from ytrec_infer.hnsw_header import HnswHeader, read_header, read_labels
+from ytrec_infer.hnsw_header import COUNT_MASK, HEADER, level0_dtype, read_header, read_labels
 
 ITEMS_PER_CENTROID = 1000
 KMEANS_ROUNDS = 2
-_HEADER = struct.Struct("<QQQQQQiIQQQdQ")
-_COUNT_MASK = 0xFFFF
 
 
 def locality_order(vectors: np.ndarray, seed: int, chunk: int = 1 << 16) -> np.ndarray:
@@ -50,18 +48,12 @@ def locality_order(vectors: np.ndarray, seed: int, chunk: int = 1 << 16) -> np.n
 
 def _remap_lists(block: np.ndarray, new_id: np.ndarray) -> None:
     """Renumber the used neighbour ids of [rows, 1 + limit] link lists in place; clear the rest."""
-    sizes = block[:, 0] & _COUNT_MASK
+    sizes = block[:, 0] & COUNT_MASK
     used = np.arange(block.shape[1] - 1) < sizes[:, None]
     ids = block[:, 1:]
     ids[used] = new_id[ids[used]]
     ids[~used] = 0
     block[:, 1:] = ids
-
-
-def _level0_layout(header: HnswHeader) -> np.dtype:
-    return np.dtype(
-        [("links", "<u4", (header.max_m0 + 1,)), ("vector", "<f4", (header.dim,)), ("label", "<u8")]
-    )
 
 
 def reorder_index(path: Path, order: np.ndarray) -> None:
@@ -72,8 +64,8 @@ def reorder_index(path: Path, order: np.ndarray) -> None:
     if sorted(order.tolist()) != list(range(count)):
         raise ValueError("order must be a permutation of the index's elements")
     raw = path.read_bytes()
-    level0_end = _HEADER.size + count * header.size_data_per_element
-    level0 = np.frombuffer(raw, _level0_layout(header), count, _HEADER.size)[order].copy()
+    level0_end = HEADER.size + count * header.size_data_per_element
+    level0 = np.frombuffer(raw, level0_dtype(header), count, HEADER.size)[order].copy()
     words = np.frombuffer(raw, "<u4", offset=level0_end).copy()
     new_id = np.empty(count, dtype=np.uint32)
     new_id[order] = np.arange(count, dtype=np.uint32)
@@ -100,11 +92,10 @@ def reorder_index(path: Path, order: np.ndarray) -> None:
     _remap_lists(lists, new_id)
     tail[rows] = lists
 
-    fields = list(_HEADER.unpack(raw[: _HEADER.size]))
-    fields[7] = int(new_id[header.entry_point])
+    renumbered = replace(header, entry_point=int(new_id[header.entry_point]))
     staged = path.with_name(path.name + ".reordered")
     with open(staged, "wb") as handle:
-        handle.write(_HEADER.pack(*fields))
+        handle.write(HEADER.pack(*astuple(renumbered)))
         handle.write(level0.tobytes())
         handle.write(tail.tobytes())
     staged.replace(path)

@@ -20,11 +20,13 @@ import numpy as np
 from ytrec_infer.artifact import IndexSpec
 from ytrec_infer.errors import ArtifactError
 
-_HEADER = struct.Struct("<QQQQQQiIQQQdQ")
+HEADER = struct.Struct("<QQQQQQiIQQQdQ")
+"""The fixed-size header; its fields, in order, are those of :class:`HnswHeader`."""
 _FLOAT_BYTES = 4
 _LINK_BYTES = 4
 _LABEL_BYTES = 8
-_COUNT_MASK = 0xFFFF
+COUNT_MASK = 0xFFFF
+"""Link-list count word: the low 16 bits hold the neighbour count."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,10 @@ class HnswHeader:
 def read_header(path: Path) -> HnswHeader:
     """Parse the fixed-size header at the start of an hnswlib index file."""
     with open(path, "rb") as handle:
-        raw = handle.read(_HEADER.size)
-    if len(raw) < _HEADER.size:
+        raw = handle.read(HEADER.size)
+    if len(raw) < HEADER.size:
         raise ArtifactError(path, "too short to be an hnswlib index")
-    return HnswHeader(*_HEADER.unpack(raw))
+    return HnswHeader(*HEADER.unpack(raw))
 
 
 def check_header(path: Path, spec: IndexSpec) -> HnswHeader:
@@ -79,7 +81,7 @@ def check_header(path: Path, spec: IndexSpec) -> HnswHeader:
         problems.append(f"entry point {header.entry_point} is out of range")
     if not 0 <= header.max_level < 64:
         problems.append(f"max level {header.max_level} is out of range")
-    expected_min = _HEADER.size + header.element_count * header.size_data_per_element
+    expected_min = HEADER.size + header.element_count * header.size_data_per_element
     if path.stat().st_size < expected_min:
         problems.append("file is shorter than its header says")
     if problems:
@@ -90,19 +92,24 @@ def check_header(path: Path, spec: IndexSpec) -> HnswHeader:
     return header
 
 
-def _level0(path: Path, header: HnswHeader) -> np.ndarray:
-    """The level-0 block as a read-only structured array: link list, vector, label per element."""
-    layout = np.dtype(
+def level0_dtype(header: HnswHeader) -> np.dtype:
+    """One level-0 element: its link list (count word + max_m0 ids), vector and label."""
+    return np.dtype(
         [
             ("links", "<u4", (header.max_m0 + 1,)),
             ("vector", "<f4", (header.dim,)),
             ("label", "<u8"),
         ]
     )
+
+
+def _level0(path: Path, header: HnswHeader) -> np.ndarray:
+    """The level-0 block as a read-only structured array: link list, vector, label per element."""
+    layout = level0_dtype(header)
     if layout.itemsize != header.size_data_per_element:
         raise ArtifactError(path, "hnswlib element layout does not match its header")
     return np.memmap(
-        path, dtype=layout, mode="r", offset=_HEADER.size, shape=(header.element_count,)
+        path, dtype=layout, mode="r", offset=HEADER.size, shape=(header.element_count,)
     )
 
 
@@ -115,7 +122,7 @@ def read_labels(path: Path) -> np.ndarray:
 
 def _bad_links(block: np.ndarray, limit: int, count: int) -> str | None:
     """Why a [rows, 1 + limit] uint32 link-list block is unsafe, or None when it is sound."""
-    sizes = block[:, 0] & _COUNT_MASK
+    sizes = block[:, 0] & COUNT_MASK
     if np.any(block[:, 0] >> 16):
         return "link lists carry flags (deleted elements are not supported)"
     if np.any(sizes > limit):
@@ -151,7 +158,7 @@ def _check_upper_levels(path: Path, header: HnswHeader) -> None:
     count = header.element_count
     per_level = header.max_m + 1
     with open(path, "rb") as handle:
-        handle.seek(_HEADER.size + count * header.size_data_per_element)
+        handle.seek(HEADER.size + count * header.size_data_per_element)
         tail = handle.read()
     if len(tail) % _LINK_BYTES:
         raise ArtifactError(path, "hnswlib file length does not match its link lists")
