@@ -18,7 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ytrec_infer.hnsw_header import COUNT_MASK, HEADER, level0_dtype, read_header, read_labels
+from ytrec_infer.hnsw_header import (
+    COUNT_MASK,
+    HEADER,
+    level0_dtype,
+    read_header,
+    read_labels,
+    upper_level_depths,
+    upper_level_rows,
+)
 
 ITEMS_PER_CENTROID = 1000
 KMEANS_ROUNDS = 2
@@ -71,23 +79,15 @@ def reorder_index(path: Path, order: np.ndarray) -> None:
     new_id[order] = np.arange(count, dtype=np.uint32)
     _remap_lists(level0["links"], new_id)
 
-    # Upper levels: per element one size word, then size / 4 words of link lists.
-    lengths = np.zeros(count, dtype=np.int64)
-    position = 0
-    sizes = words.tolist()
-    for element in range(count):
-        lengths[element] = 1 + sizes[position] // 4
-        position += int(lengths[element])
+    # Upper levels: per element one size word, then its levels' link lists, moved as blocks.
+    per_level = header.max_m + 1
+    levels = upper_level_depths(path, header, words)
+    lengths = 1 + levels * per_level
     starts = np.cumsum(lengths) - lengths
     new_lengths = lengths[order]
     gather = np.repeat(starts[order] - (np.cumsum(new_lengths) - new_lengths), new_lengths)
     tail = words[gather + np.arange(len(words))]
-    per_level = header.max_m + 1
-    new_starts = np.cumsum(new_lengths) - new_lengths
-    depths = (new_lengths - 1) // per_level
-    first = np.repeat(new_starts + 1, depths)
-    within = np.arange(len(first)) - np.repeat(np.cumsum(depths) - depths, depths)
-    rows = (first + within * per_level)[:, None] + np.arange(per_level)
+    rows = upper_level_rows(levels[order], per_level)
     lists = tail[rows]
     _remap_lists(lists, new_id)
     tail[rows] = lists

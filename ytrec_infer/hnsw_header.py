@@ -148,24 +148,17 @@ def _check_graph(path: Path, header: HnswHeader) -> None:
     _check_upper_levels(path, header)
 
 
-def _check_upper_levels(path: Path, header: HnswHeader) -> None:
-    """Walk the per-element upper-level link lists that follow the level-0 block.
-
-    Each element has a uint32 byte count followed by that many bytes (``level`` blocks of
-    ``1 + max_m`` uint32 words). The walk is sequential, so it runs over a word view with one
-    cheap step per element; the blocks it finds are then checked together with numpy.
-    """
+def upper_level_depths(path: Path, header: HnswHeader, words: np.ndarray) -> np.ndarray:
+    """Each element's number of levels above 0, from the uint32 ``words`` that follow the
+    level-0 block: per element a byte count, then that many bytes (``level`` blocks of
+    ``1 + max_m`` words). Raises ArtifactError unless every count is whole levels, at most
+    ``max_level``, and the counts account for every word. The walk is sequential, so it runs
+    over plain ints with one cheap step per element."""
     count = header.element_count
     per_level = header.max_m + 1
-    with open(path, "rb") as handle:
-        handle.seek(HEADER.size + count * header.size_data_per_element)
-        tail = handle.read()
-    if len(tail) % _LINK_BYTES:
-        raise ArtifactError(path, "hnswlib file length does not match its link lists")
-    words = np.frombuffer(tail, dtype="<u4")
     sizes = words.tolist()  # plain ints: the fastest thing to index one at a time
     limit, bytes_per_level = len(sizes), per_level * _LINK_BYTES
-    starts, depths, owners = [], [], []
+    levels = np.zeros(count, dtype=np.int64)
     position = 0
     for element in range(count):
         if position >= limit:
@@ -176,21 +169,35 @@ def _check_upper_levels(path: Path, header: HnswHeader) -> None:
             depth, rest = divmod(size, bytes_per_level)
             if rest or depth > header.max_level:
                 raise ArtifactError(path, f"hnswlib element {element} has an invalid level count")
-            starts.append(position)
-            depths.append(depth)
-            owners.append(element)
+            levels[element] = depth
             position += depth * per_level
     if position != limit:
         raise ArtifactError(path, "hnswlib file length does not match its link lists")
-    levels = np.zeros(count, dtype=np.int64)
-    levels[owners] = depths
-    if depths:
-        depth_array = np.asarray(depths, dtype=np.int64)
-        first = np.repeat(np.asarray(starts, dtype=np.int64), depth_array)
-        within = np.arange(len(first)) - np.repeat(
-            np.cumsum(depth_array) - depth_array, depth_array
-        )
-        rows = words[(first + within * per_level)[:, None] + np.arange(per_level)]
+    return levels
+
+
+def upper_level_rows(levels: np.ndarray, per_level: int) -> np.ndarray:
+    """Word indices [link lists, per_level] of every upper-level link list, element by element,
+    in the words that follow the level-0 block (``levels`` from :func:`upper_level_depths`)."""
+    lengths = 1 + levels * per_level
+    first = np.repeat(np.cumsum(lengths) - lengths + 1, levels)
+    within = np.arange(len(first)) - np.repeat(np.cumsum(levels) - levels, levels)
+    rows: np.ndarray = (first + within * per_level)[:, None] + np.arange(per_level)
+    return rows
+
+
+def _check_upper_levels(path: Path, header: HnswHeader) -> None:
+    """Every upper-level link list is sound and the entry point is on the top level."""
+    count = header.element_count
+    with open(path, "rb") as handle:
+        handle.seek(HEADER.size + count * header.size_data_per_element)
+        tail = handle.read()
+    if len(tail) % _LINK_BYTES:
+        raise ArtifactError(path, "hnswlib file length does not match its link lists")
+    words = np.frombuffer(tail, dtype="<u4")
+    levels = upper_level_depths(path, header, words)
+    if levels.any():
+        rows = words[upper_level_rows(levels, header.max_m + 1)]
         problem = _bad_links(rows, header.max_m, count)
         if problem:
             raise ArtifactError(path, f"hnswlib upper-level graph: {problem}")
