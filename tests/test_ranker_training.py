@@ -1,4 +1,4 @@
-"""The ranker's losses and the weight averaging over its last epochs."""
+"""The ranker's losses: weighted logistic regression and the listwise option."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from trainers.train_ranker import average_states, ranking_loss
+from trainers.train_ranker import ranking_loss
 
 
 def _lists() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -47,12 +47,3 @@ def test_unknown_loss_is_refused() -> None:
     logits, labels, weights = _lists()
     with pytest.raises(ValueError, match="pointwise"):
         ranking_loss(logits, labels, weights, "pairwise")
-
-
-def test_average_states_means_floats_and_keeps_the_rest() -> None:
-    first = {"w": torch.tensor([1.0, 3.0]), "steps": torch.tensor([1])}
-    second = {"w": torch.tensor([3.0, 5.0]), "steps": torch.tensor([2])}
-    averaged = average_states([first, second])
-    assert torch.equal(averaged["w"], torch.tensor([2.0, 4.0]))
-    assert torch.equal(averaged["steps"], torch.tensor([2]))
-    assert average_states([first]) is first

@@ -23,6 +23,10 @@ class CandidateConfig:
     use_example_age: bool = True
     dropout: float = 0.1
     epochs: int = 20
+    # Keep the epoch with the best validation Recall@100; each epoch's weights are the mean of
+    # the last ``average_last`` epochs' weights (3 replaced 1 after the validation comparison in
+    # docs/evaluation.md, "Generator weight averaging").
+    average_last: int = 3
     batch_size: int = 256
     learning_rate: float = 2e-3
     weight_decay: float = 1e-6

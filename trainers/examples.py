@@ -56,18 +56,16 @@ def sample_positions(
     data: EncodedData,
     cap: int,
     rng: np.random.Generator,
-    skip_last: int = 0,
     users: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """Up to ``cap`` positions t >= 1 per user, drawn uniformly without replacement, leaving out
-    each user's last ``skip_last`` positions (kept for the ranker's out-of-sample examples);
+    """Up to ``cap`` positions t >= 1 per user, drawn uniformly without replacement;
     ``users`` (a mask over user rows) keeps only those users' positions."""
     chosen = []
     for seq_index, items in enumerate(data.train.items):
         if users is not None and not users[data.train.user_rows[seq_index]]:
             chosen.append(np.zeros(0, dtype=np.int64))
             continue
-        candidates = np.arange(1, max(1, len(items) - skip_last))
+        candidates = np.arange(1, max(1, len(items)))
         if len(candidates) > cap:
             candidates = np.sort(rng.choice(candidates, size=cap, replace=False))
         chosen.append(candidates)

@@ -14,9 +14,7 @@ instead (``trainers/out_of_fold.py``).
 
 from __future__ import annotations
 
-import copy
 import logging
-from collections import deque
 
 import numpy as np
 import torch
@@ -31,6 +29,7 @@ from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
 from trainers.out_of_fold import InSample, ListSource
 from trainers.progress import EpochProgress, EpochRecord
+from trainers.weight_averaging import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +150,7 @@ def train_ranker(
         candidate_model, data, valid.user_rows, valid.histories, config.n_candidates
     )
     best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
-    recent: deque[dict[str, torch.Tensor]] = deque(maxlen=max(1, config.average_last))
+    averager = WeightAverage(config.average_last)
     for epoch in range(config.epochs):
         ranker.train()
         order = torch.from_numpy(rng.permutation(len(lists["labels"])))
@@ -174,10 +173,7 @@ def train_ranker(
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-        recent.append(copy.deepcopy(ranker.state_dict()))
-        snapshot = average_states(list(recent))
-        evaluated = copy.deepcopy(ranker)
-        evaluated.load_state_dict(snapshot)
+        evaluated, snapshot = averager.update(ranker)
         metrics = validation_ndcg(evaluated, data, valid, valid_codes, valid_scores)
         progress.epoch(epoch, float(np.mean(losses)), metrics)
         last = epoch == config.epochs - 1
@@ -188,16 +184,3 @@ def train_ranker(
     ranker.load_state_dict(best[1])
     ranker.eval()
     return ranker, best[2]
-
-
-def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Element-wise mean of floating-point entries of state dicts (weight averaging over the
-    last epochs, which smooths the epoch-to-epoch noise of a small data set); other entries and
-    a single state are returned as they are."""
-    if len(states) == 1:
-        return states[0]
-    averaged = dict(states[-1])
-    for key, value in averaged.items():
-        if value.is_floating_point():
-            averaged[key] = torch.stack([state[key] for state in states]).mean(dim=0)
-    return averaged

@@ -25,6 +25,7 @@ VARIANTS: dict[str, Variant] = {
     "history cap 50": _candidate(max_history=50),
     "history cap 100": _candidate(max_history=100),
     "full softmax": _candidate(softmax="full"),
+    "no generator weight averaging": _candidate(average_last=1),
 }
 """Name -> configuration change. "ranking off" is not a variant: every run also reports the
 candidate generator's own order, which is the same model without the ranker."""
