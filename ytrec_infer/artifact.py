@@ -20,7 +20,7 @@ from typing import Any
 from ytrec_infer.errors import ArtifactError
 
 FORMAT_NAME = "ytrec-artifact"
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "2.0"
 MANIFEST = "manifest.json"
 
 USER_TOWER = "user_tower.onnx"
@@ -139,7 +139,9 @@ def _check_version(version: str, root: Path) -> None:
     if major < ours:
         raise ArtifactError(
             root / MANIFEST,
-            f"format_version {version} is older than {FORMAT_VERSION}: re-export it",
+            f"format_version {version} is older than {FORMAT_VERSION}, which this runtime reads "
+            "(2.0 declares its feature schema and feeds user_numeric): re-export it by "
+            "training again with this version, `ytrec train --data DATA --out DIR`",
         )
 
 

@@ -26,18 +26,22 @@ from ytrec_infer.devices import (
 )
 from ytrec_infer.errors import ArtifactError, UnknownItemError
 from ytrec_infer.exact_retrieval import ExactRetriever
-from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
+from ytrec_infer import network_inputs as names
+from ytrec_infer.feature_schema import FeatureSchema
+from ytrec_infer.features import UserInputs, encode_user, pad_histories
+from ytrec_infer.network_inputs import request_feeds
 from ytrec_infer.hnsw_header import check_header, check_vectors
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import EXACT_MAX_ITEMS, HnswRetriever, NumpyRetriever, Retriever
-from ytrec_infer.validation import flag, item_id_array, positive_int
+from ytrec_infer.validation import flag, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
-History = Sequence[int] | np.ndarray
+ItemId = int | str
+History = Sequence[int] | Sequence[str] | np.ndarray
 RETRIEVAL_MODES = ("hnsw", "exact", "exact-numpy")
 
 
@@ -46,20 +50,16 @@ class Request:
     """A validated request: known history codes, skipped ids, and the networks' user inputs."""
 
     codes: np.ndarray
-    unknown_ids: tuple[int, ...]
+    unknown_ids: tuple[ItemId, ...]
     user: UserInputs
     feeds: Mapping[str, np.ndarray]
 
 
 def _user_feeds(inputs: UserInputs) -> tuple[UserInputs, dict[str, np.ndarray]]:
-    """One user's network inputs as read-only batch-of-one arrays (shared by the requests of a
-    user without attributes, whose inputs are always the same)."""
-    feeds = {
-        "user_categorical": inputs.categorical.reshape(1, -1),
-        "age": np.array([inputs.age], dtype=np.float32),
-        "example_age": np.zeros(1, dtype=np.float32),
-        "seconds_since_last": np.array([inputs.seconds_since_last], dtype=np.float32),
-    }
+    """One user's network inputs (without the history) as read-only batch-of-one arrays,
+    shared by the requests of a user without attributes, whose inputs are always the same."""
+    feeds = request_feeds([np.zeros(0, dtype=np.int64)], [inputs], 1)
+    del feeds[names.HISTORY]
     for array in feeds.values():
         array.flags.writeable = False
     return inputs, feeds
@@ -160,7 +160,7 @@ class Recommender:
         manifest = read_manifest(path)
         try:
             schema = FeatureSchema.from_dict(manifest.features)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(
                 manifest.root / "manifest.json", f"malformed 'features' ({exc!r})"
             ) from None
@@ -250,15 +250,15 @@ class Recommender:
         >>> len(request.codes), request.unknown_ids
         (2, (999999,))
         """
-        ids = item_id_array(history, "history")
+        ids = self.catalog.id_array(history, "history")
         codes, unknown = self.catalog.codes(ids)
         if flag(strict, "strict") and len(unknown):
-            raise UnknownItemError(tuple(int(i) for i in unknown))
+            raise UnknownItemError(tuple(unknown.tolist()))
         inputs, user_feeds = (
             self._anonymous if user is None else _user_feeds(encode_user(user, self.schema))
         )
-        feeds = {"history": pad_histories([codes], self.schema.max_history), **user_feeds}
-        return Request(codes, tuple(int(i) for i in unknown), inputs, feeds)
+        feeds = {names.HISTORY: pad_histories([codes], self.schema.max_history), **user_feeds}
+        return Request(codes, tuple(unknown.tolist()), inputs, feeds)
 
     def embed(self, request: Request) -> np.ndarray:
         """Stage 1: the user vector [D] from the user tower.
@@ -295,8 +295,10 @@ class Recommender:
         if not len(codes):
             return np.zeros(0, dtype=np.float32)
         feeds = dict(request.feeds)
-        feeds["candidates"] = codes.reshape(1, -1)
-        feeds["retrieval_scores"] = retrieval_scores.astype(np.float32, copy=False).reshape(1, -1)
+        feeds[names.CANDIDATES] = codes.reshape(1, -1)
+        feeds[names.RETRIEVAL_SCORES] = retrieval_scores.astype(np.float32, copy=False).reshape(
+            1, -1
+        )
         logits: np.ndarray = self._ranker.run(feeds)[0]
         return logits
 
@@ -342,7 +344,9 @@ class Recommender:
         once the history is excluded). An empty or all-unknown history returns the
         most popular items with ``cold_start=True``. Unknown ids are skipped and listed in
         ``unknown_ids`` (``strict=True`` raises :class:`UnknownItemError` instead). ``user``
-        may give ``age``, ``gender``, ``occupation``, ``zip_code``, ``seconds_since_last``.
+        may give any of ``rec.schema.fields``: the artifact's user features (MovieLens:
+        ``age``, ``gender``, ``occupation``, ``zip_code``) and ``seconds_since_last``; an
+        unknown field is a ValueError listing them, a wrong type a TypeError naming the field.
 
         >>> top = rec.recommend([50, 172, 181], k=3, user={"age": 25, "gender": "F"})
         >>> len(top), top.cold_start, 50 in top.item_ids
@@ -410,15 +414,9 @@ class Recommender:
 
     def _batch_feeds(self, requests: Sequence[Request]) -> dict[str, np.ndarray]:
         """The networks' user inputs for many requests, one row each."""
-        return {
-            "history": pad_histories([r.codes for r in requests], self.schema.max_history),
-            "user_categorical": np.stack([r.user.categorical for r in requests]),
-            "age": np.array([r.user.age for r in requests], dtype=np.float32),
-            "example_age": np.zeros(len(requests), dtype=np.float32),
-            "seconds_since_last": np.array(
-                [r.user.seconds_since_last for r in requests], dtype=np.float32
-            ),
-        }
+        return request_feeds(
+            [r.codes for r in requests], [r.user for r in requests], self.schema.max_history
+        )
 
     def _rank_batch(
         self,
@@ -432,8 +430,8 @@ class Recommender:
         for count in np.unique(counts[counts > 0]):
             rows = [int(r) for r in np.flatnonzero(counts == count)]
             sub = {name: value[rows] for name, value in feeds.items()}
-            sub["candidates"] = np.stack([found[r][0] for r in rows])
-            sub["retrieval_scores"] = np.stack([found[r][1] for r in rows]).astype(np.float32)
+            sub[names.CANDIDATES] = np.stack([found[r][0] for r in rows])
+            sub[names.RETRIEVAL_SCORES] = np.stack([found[r][1] for r in rows]).astype(np.float32)
             logits = self._ranker.run(sub).reshape(len(rows), -1)
             for row, row_logits in zip(rows, logits):
                 codes, retrieval = found[row]
@@ -473,7 +471,7 @@ class Recommender:
     def rank(
         self,
         history: History,
-        item_ids: Sequence[int] | np.ndarray,
+        item_ids: Sequence[int] | Sequence[str] | np.ndarray,
         user: Mapping[str, Any] | None = None,
         strict: bool = False,
     ) -> Recommendations:
@@ -485,17 +483,17 @@ class Recommender:
         >>> sorted(r.item_id for r in rec.rank([50, 172, 181], [1, 2, 3]))
         [1, 2, 3]
         """
-        wanted = item_id_array(item_ids, "item_ids")
+        wanted = self.catalog.id_array(item_ids, "item_ids")
         codes, unknown = self.catalog.codes(wanted)
         if flag(strict, "strict") and len(unknown):
-            raise UnknownItemError(tuple(int(i) for i in unknown))
+            raise UnknownItemError(tuple(unknown.tolist()))
         request = self.prepare(history, user, strict)
         codes = np.unique(codes)
         vector = self.embed(request)
         retrieval = (self._item_vectors[codes - 1] @ vector).astype(np.float32)
         logits = self.score(request, codes, retrieval)
         order = np.argsort(-logits, kind="stable")
-        skipped = request.unknown_ids + tuple(int(i) for i in unknown)
+        skipped = request.unknown_ids + tuple(unknown.tolist())
         cold = not len(request.codes)
         return Recommendations(
             self._records(codes[order], logits[order], retrieval[order], logits[order]),
