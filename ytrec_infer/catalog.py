@@ -26,13 +26,15 @@ def load_array(path: Path, dtype: str, ndim: int, mmap: bool = False) -> np.ndar
     except (ValueError, OSError, EOFError) as exc:
         raise ArtifactError(path, f"is not a readable .npy array ({exc})") from None
     kinds = dtype.split("|")
-    matches = isinstance(array, np.ndarray) and (
-        any(k != "unicode" and array.dtype == np.dtype(k) for k in kinds)
-        or ("unicode" in kinds and array.dtype.kind == "U")
-    )
-    if not matches or array.ndim != ndim:
+    if not isinstance(array, np.ndarray) or array.ndim != ndim:
         raise ArtifactError(path, f"expected a {ndim}-D {' or '.join(kinds)} array")
-    return array
+    matches = any(k != "unicode" and array.dtype == np.dtype(k) for k in kinds) or (
+        "unicode" in kinds and array.dtype.kind == "U"
+    )
+    if not matches:
+        raise ArtifactError(path, f"expected a {ndim}-D {' or '.join(kinds)} array")
+    checked: np.ndarray = array
+    return checked
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ _KEYS = frozenset(
 
 def default_embedding_dim(cardinality: int) -> int:
     """A common rule of thumb (about 1.6 * n^0.56), between 2 and :data:`MAX_EMBEDDING_DIM`."""
-    return max(2, min(MAX_EMBEDDING_DIM, round(1.6 * cardinality**0.56)))
+    return max(2, min(MAX_EMBEDDING_DIM, int(round(1.6 * float(cardinality) ** 0.56))))
 
 
 @dataclass(frozen=True)
