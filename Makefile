@@ -10,7 +10,7 @@ ARTIFACT ?= artifacts/ml100k
 HISTORY ?= 50,172,181
 comma := ,
 
-.PHONY: install demo test quality clean
+.PHONY: install demo test check-wheel quality clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ demo: install
 test: install
 	$(BIN)/python -m mypy --strict ytrec_infer/
 	$(BIN)/python -m pytest
+
+# Train from the built wheel alone in a clean venv (what .ci/run does after the tests).
+check-wheel: install
+	TORCH_INDEX='$(TORCH_INDEX)' scripts/check-wheel-training.sh $(BIN)/python
 
 # The README's Results: 3 seeds through the artifact, baselines, ablations (docs/evaluation.md).
 quality: install

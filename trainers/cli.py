@@ -188,6 +188,18 @@ def train(
     "--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on."
 )
 @click.option(
+    "--items",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With a log file: the item table it was trained with.",
+)
+@click.option(
+    "--users",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With a log file: the user table it was trained with (its features are passed).",
+)
+@click.option(
     "--split",
     type=click.Choice(["test", "valid"]),
     default="test",
@@ -201,7 +213,14 @@ def train(
     default=None,
     help="Also write the metrics as JSON to this file.",
 )
-def evaluate(artifact: str, data_spec: str, split: str, json_path: Path | None) -> None:
+def evaluate(
+    artifact: str,
+    data_spec: str,
+    items: Path | None,
+    users: Path | None,
+    split: str,
+    json_path: Path | None,
+) -> None:
     """Score the artifact on a held-out split: HR/NDCG/MRR@10, Recall@50/100, coverage.
 
     Rows: the two-stage list and the candidate generator's own order for requests with the
@@ -211,7 +230,7 @@ def evaluate(artifact: str, data_spec: str, split: str, json_path: Path | None) 
     from trainers.evaluate import evaluate_artifact
 
     try:
-        metrics = evaluate_artifact(artifact, data_spec, split)
+        metrics = evaluate_artifact(artifact, data_spec, split, items=items, users=users)
     except (DataError, ArtifactError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

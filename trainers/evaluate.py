@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from trainers.holdout import HoldoutSet, holdout_set, without_user_features
 from trainers.metrics import coverage, hit_rate, summarize, target_ranks, top_k_excluding
 from trainers.pipeline import prepare_data
 from ytrec_infer import Recommender
+from ytrec_infer.feature_schema import DeclaredSchema
 
 if TYPE_CHECKING:
     from trainers.models import CandidateModel, Ranker
@@ -116,13 +118,25 @@ def most_popular_lists(data: EncodedData, holdout: HoldoutSet, k: int) -> np.nda
 
 
 def evaluate_artifact(
-    artifact: str, data: str, split: str = "test", k: int = 10, n_candidates: int = 100
+    artifact: str,
+    data: str | Path,
+    split: str = "test",
+    k: int = 10,
+    n_candidates: int = 100,
+    items: str | Path | None = None,
+    users: str | Path | None = None,
 ) -> dict[str, Any]:
     """Metrics of the artifact's two-stage list, its candidate order, and MostPopular, for
-    requests with the user's features; ``history_only`` holds the same for the history alone."""
+    requests with the user's features; ``history_only`` holds the same for the history alone.
+
+    ``data`` (with ``items``/``users`` for a log) is what the artifact was trained on; the
+    features are encoded with the artifact's own schema (its manifest's declarations)."""
     start = time.perf_counter()
     rec = Recommender.load(artifact)
-    encoded = prepare_data(data, rec.schema.max_history)
+    declared = DeclaredSchema(
+        tuple(f.spec for f in rec.schema.user + rec.schema.item), f"{artifact} (manifest)"
+    )
+    encoded = prepare_data(data, rec.schema.max_history, items, users, declared)
     if not np.array_equal(encoded.item_ids, rec.catalog.item_ids):
         raise ValueError(f"{artifact} was trained on a different catalog than {data}")
     holdout = holdout_set(encoded, split)

@@ -14,7 +14,6 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +23,14 @@ from ytrec_infer.errors import SchemaError
 from ytrec_infer.feature_schema import DeclaredSchema, FeatureSpec, LearnedFeature
 
 BUILT_IN_SCHEMAS = ("movielens",)
+SCHEMAS = Path(__file__).parent / "schemas"
 
 
 def built_in_schema(name: str = "movielens") -> DeclaredSchema:
     """A schema shipped with the training side (``trainers/schemas/<name>.json``)."""
     if name not in BUILT_IN_SCHEMAS:
         raise SchemaError(f"no built-in schema {name!r}; choose from {list(BUILT_IN_SCHEMAS)}")
-    text = resources.files("trainers.schemas").joinpath(f"{name}.json").read_text("utf-8")
+    text = (SCHEMAS / f"{name}.json").read_text("utf-8")
     return DeclaredSchema.from_dict(json.loads(text), f"built-in schema {name!r}")
 
 

@@ -13,15 +13,12 @@ import logging
 import sys
 from pathlib import Path
 
-from importlib.metadata import entry_points
-
 import click
 
 from ytrec_infer import ArtifactError, Recommender, __version__
+from ytrec_infer.plugins import COMMANDS, plugins
 
 
-COMMAND_GROUP = "ytrec.commands"
-"""Entry-point group of the commands other distributions (the training side) add to ``ytrec``."""
 TRAINING_COMMANDS = ("data", "train", "evaluate")
 TRAINING_HINT = (
     "needs the training side: `pip install torch==2.13.0` then `pip install 'ytrec-infer[train]'` "
@@ -65,15 +62,11 @@ class _PluginGroup(click.Group):
     when first listed or called; a training command without the training side names the fix."""
 
     def _plugins(self) -> dict[str, click.Command]:
-        found: dict[str, click.Command] = {}
-        for entry in entry_points(group=COMMAND_GROUP):
-            try:
-                command = entry.load()
-            except ImportError:
-                continue
-            if isinstance(command, click.Command):
-                found[entry.name] = command
-        return found
+        return {
+            name: command
+            for name, command in plugins(COMMANDS).items()
+            if isinstance(command, click.Command)
+        }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self._plugins()))

@@ -21,19 +21,25 @@ def _cell(values: list[float]) -> str:
 
 
 def _model_rows(runs: list[dict[str, Any]], split: str) -> list[tuple[str, dict[str, list[float]]]]:
+    """Two-stage and candidates-only rows per path, for requests with the user's features and
+    (where the runs measured it) for the history alone (``recommend(history)``)."""
     rows = []
-    for path, label in (("artifact", "ONNX + HNSW"), ("torch_exact", "torch, exact")):
-        for lst, name in (("two_stage", "two-stage"), ("candidates_only", "candidates only")):
-            values: dict[str, list[float]] = {}
-            for run in runs:
-                m = run[split][path]
-                for _, key in COLUMNS:
-                    values.setdefault(key, []).append(m[lst][key])
-                for key in ("candidate_recall@50", "candidate_recall@100"):
-                    values.setdefault(key, []).append(m[key])
-                cov = "coverage@10" if lst == "two_stage" else "candidates_coverage@10"
-                values.setdefault("coverage@10", []).append(m[cov])
-            rows.append((f"{name} ({label})", values))
+    requests = [("", None)]
+    if all("history_only" in run[split]["artifact"] for run in runs):
+        requests.append(("history only: ", "history_only"))
+    for prefix, part in requests:
+        for path, label in (("artifact", "ONNX + HNSW"), ("torch_exact", "torch, exact")):
+            for lst, name in (("two_stage", "two-stage"), ("candidates_only", "candidates only")):
+                values: dict[str, list[float]] = {}
+                for run in runs:
+                    m = run[split][path] if part is None else run[split][path][part]
+                    for _, key in COLUMNS:
+                        values.setdefault(key, []).append(m[lst][key])
+                    for key in ("candidate_recall@50", "candidate_recall@100"):
+                        values.setdefault(key, []).append(m[key])
+                    cov = "coverage@10" if lst == "two_stage" else "candidates_coverage@10"
+                    values.setdefault("coverage@10", []).append(m[cov])
+                rows.append((f"{prefix}{name} ({label})", values))
     return rows
 
 
