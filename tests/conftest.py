@@ -15,14 +15,19 @@ import pytest
 ML100K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-100k"
 
 
-@pytest.fixture(scope="session")
-def ml100k() -> Path:
+def ml100k_path() -> Path:
+    """The shared MovieLens 100K folder; skips the test without it, or fails it when CI is set."""
     if not (ML100K / "ml-100k.inter").is_file():
         missing = f"MovieLens 100K not found at {ML100K}"
         if os.environ.get("CI"):
             pytest.fail(f"{missing} (CI is set: missing data is a failure, not a skip)")
         pytest.skip(missing)
     return ML100K
+
+
+@pytest.fixture(scope="session")
+def ml100k() -> Path:
+    return ml100k_path()
 
 
 @pytest.fixture(scope="session")
