@@ -169,7 +169,6 @@ def build(
         arrays = CatalogArrays(
             catalog.item_ids,
             catalog.item_vectors,
-            catalog.item_features,
             catalog.feature_names,
             catalog.popularity,
             catalog.titles(),
