@@ -10,7 +10,11 @@ import onnxruntime as ort
 
 from ytrec_infer.artifact import ModelSpec
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.onnx_ops import check_model_bytes
+from ytrec_infer.safe_load import read_bytes
 
+MAX_MODEL_BYTES = 2**31 - 1
+"""protobuf's limit on one message: onnxruntime cannot parse a larger model."""
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64"}
 _INSTALL_HINT = {
     "CUDAExecutionProvider": "pip install 'ytrec-infer[gpu]' (onnxruntime-gpu) on a machine with CUDA",
@@ -50,7 +54,12 @@ def session_options(threads: int | None) -> ort.SessionOptions:
 
 
 class OnnxModel:
-    """A loaded network whose declared inputs and outputs match the manifest's schema."""
+    """A loaded network whose declared inputs and outputs match the manifest's schema.
+
+    The file is read once and the checked bytes are what onnxruntime loads
+    (:func:`ytrec_infer.onnx_ops.check_model_bytes`: operator allow-list and size budget for a
+    catalog of ``num_items``), so onnxruntime never opens a path of the artifact itself.
+    """
 
     def __init__(
         self,
@@ -58,11 +67,12 @@ class OnnxModel:
         spec: ModelSpec,
         providers: Sequence[str | tuple[str, dict[str, str]]],
         threads: int | None,
+        num_items: int = 0,
     ) -> None:
+        data = read_bytes(path, MAX_MODEL_BYTES)
+        check_model_bytes(path, data, num_items)
         try:
-            self.session = ort.InferenceSession(
-                str(path), session_options(threads), providers=providers
-            )
+            self.session = ort.InferenceSession(data, session_options(threads), providers=providers)
         except Exception as exc:  # onnxruntime raises several private exception types
             raise ArtifactError(path, f"onnxruntime could not load it: {exc}") from None
         self.path = path

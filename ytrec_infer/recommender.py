@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ytrec_infer.artifact import Manifest, read_manifest
-from ytrec_infer.catalog import Catalog, load_array
+from ytrec_infer.catalog import Catalog
 from ytrec_infer.devices import (
     check_device,
     device_providers,
@@ -31,6 +31,7 @@ from ytrec_infer.hnsw_header import check_header, check_vectors
 from ytrec_infer.onnx_model import OnnxModel, resolve_providers
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
+from ytrec_infer.safe_load import read_npy
 from ytrec_infer.retrieval import EXACT_MAX_ITEMS, HnswRetriever, NumpyRetriever, Retriever
 from ytrec_infer.validation import flag, item_id_array, positive_int
 from ytrec_infer.versions import resolve
@@ -184,7 +185,7 @@ class Recommender:
         else:
             check_header(index_path, manifest.index)  # the index still describes the vectors
         vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
-        item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
+        item_vectors = read_npy(vectors_path, "float32", 2)
         if item_vectors.shape != (manifest.num_items, manifest.index.dim):
             raise ArtifactError(
                 vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
@@ -225,7 +226,7 @@ class Recommender:
 
     @property
     def item_vectors(self) -> np.ndarray:
-        """The candidate generator's item vectors [N, D] (memory-mapped, read-only).
+        """The candidate generator's item vectors [N, D] (in memory, read-only).
 
         >>> rec.item_vectors.shape == (rec.num_items, rec.manifest.index.dim)
         True
