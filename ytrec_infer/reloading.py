@@ -8,8 +8,11 @@ Requests always run on one complete :class:`Recommender`: each call reads the cu
 (a single attribute read, atomic in CPython) and uses it to the end, so a swap never mixes two
 models in one request and never drops one. :meth:`ServingRecommender.reload` runs on the
 caller's thread, off the request path: it resolves the newest published version, loads it
-(checksums, header and graph checks, ONNX schema, and the readiness check, which also warms
-every stage), and only then swaps it in. If anything fails the old model keeps serving, and the
+first in a child process bounded in time and memory (:mod:`ytrec_infer.load_probe`: a version
+that crashes, hangs or exhausts memory is refused without harming this process, and never
+blocks a good version published after it), then here (checksums, header and graph checks,
+ONNX schema, and the readiness check, which also warms every stage), and only then swaps it
+in. If anything fails the old model keeps serving, and the
 error is returned, logged and kept in :attr:`ServingRecommender.last_error`.
 """
 
@@ -25,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from ytrec_infer import load_probe
 from ytrec_infer.artifact import MANIFEST
+from ytrec_infer.loading import LoadOptions, choose_options
 from ytrec_infer.recommender import History, Recommender
 from ytrec_infer.results import Recommendations
 from ytrec_infer.versions import resolve
@@ -61,8 +66,9 @@ class ServingRecommender:
     """Holds the :class:`Recommender` that serves now, and swaps in newer versions of ``root``.
 
     ``root`` is a root of published versions or a plain artifact folder (replaced in place by
-    a re-export). The request methods mirror :class:`Recommender`'s and are safe to call from
-    many threads while another thread reloads.
+    a re-export). The load arguments (or ``options=``) are those of :meth:`Recommender.load`,
+    kept in :attr:`options` and reused by every reload. The request methods mirror
+    :class:`Recommender`'s and are safe to call from many threads while another thread reloads.
 
     >>> serving = ServingRecommender(ARTIFACT)
     >>> len(serving.recommend([50, 172, 181], k=3))
@@ -74,10 +80,20 @@ class ServingRecommender:
         root: str | Path,
         providers: Sequence[str] | None = None,
         threads: int | None = None,
+        device: str | None = None,
+        retrieval: str | None = None,
+        float16: bool | None = None,
+        *,
+        options: LoadOptions | None = None,
+        probe_timeout_s: float | None = load_probe.TIMEOUT_S,
     ) -> None:
         self.root = Path(root)
-        self._providers = providers
-        self._threads = threads
+        self.options = choose_options(options, providers, threads, device, retrieval, float16)
+        """How every version is loaded, the first and each reload alike."""
+        self.probe_timeout_s = probe_timeout_s
+        """Time bound of the bounded child-process load each reload runs first
+        (:mod:`ytrec_infer.load_probe`); None loads new versions in this process directly."""
+        self._refused: tuple[Path, str] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -87,7 +103,7 @@ class ServingRecommender:
         self._current = self._load(folder)
 
     def _load(self, folder: Path) -> Recommender:
-        return Recommender.load(folder, self._providers, self._threads)
+        return Recommender.load(folder, options=self.options)
 
     @property
     def current(self) -> Recommender:
@@ -107,21 +123,51 @@ class ServingRecommender:
         """
         return self._current.manifest.root
 
-    def recommend(self, history: History, k: int = 10, **kwargs: Any) -> Recommendations:
+    def recommend(
+        self,
+        history: History,
+        k: int = 10,
+        user: Mapping[str, Any] | None = None,
+        n_candidates: int = 100,
+        exclude_history: bool = True,
+        strict: bool = False,
+    ) -> Recommendations:
         """:meth:`Recommender.recommend` on the current model.
 
         >>> serving.recommend([50, 172, 181], k=3).stage
         'ranked'
         """
-        return self._current.recommend(history, k, **kwargs)
+        return self._current.recommend(history, k, user, n_candidates, exclude_history, strict)
 
-    def candidates(self, history: History, n: int = 100, **kwargs: Any) -> Recommendations:
+    def recommend_batch(
+        self,
+        histories: Sequence[History],
+        k: int = 10,
+        users: Sequence[Mapping[str, Any] | None] | None = None,
+        n_candidates: int = 100,
+        exclude_history: bool = True,
+    ) -> list[Recommendations]:
+        """:meth:`Recommender.recommend_batch` on the current model (one model for the batch).
+
+        >>> [len(r) for r in serving.recommend_batch([[50, 172], [1, 2, 3]], k=4)]
+        [4, 4]
+        """
+        return self._current.recommend_batch(histories, k, users, n_candidates, exclude_history)
+
+    def candidates(
+        self,
+        history: History,
+        n: int = 100,
+        user: Mapping[str, Any] | None = None,
+        exclude_history: bool = True,
+        strict: bool = False,
+    ) -> Recommendations:
         """:meth:`Recommender.candidates` on the current model.
 
         >>> len(serving.candidates([50, 172, 181], n=20))
         20
         """
-        return self._current.candidates(history, n, **kwargs)
+        return self._current.candidates(history, n, user, exclude_history, strict)
 
     def rank(
         self,
@@ -152,12 +198,18 @@ class ServingRecommender:
                 fingerprint = _fingerprint(folder)
                 if fingerprint == self._fingerprint:
                     return ReloadOutcome(False, self.version)
+                if fingerprint == self._refused:  # probed and refused: not again every tick
+                    return ReloadOutcome(False, self.version, self.last_error)
+                if self.probe_timeout_s is not None:
+                    self._refused = fingerprint
+                    load_probe.probe(folder, self.options, self.probe_timeout_s)
                 fresh = self._load(folder)
             except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
                 self.last_error = exc
                 log.error("reload of %s failed; still serving %s: %s", self.root, self.version, exc)
                 return ReloadOutcome(False, self.version, exc)
             self._current, self._fingerprint = fresh, fingerprint
+            self._refused = None
             self.last_error = None
             log.info("now serving %s", folder)
             return ReloadOutcome(True, folder)

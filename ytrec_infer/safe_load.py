@@ -37,12 +37,15 @@ MAX_JSON_BYTES = 1 << 30
 
 
 @contextlib.contextmanager
-def artifact_errors(path: str | Path, doing: str = "read") -> Iterator[None]:
+def artifact_errors(
+    path: str | Path, doing: str = "read", passthrough: tuple[type[Exception], ...] = ()
+) -> Iterator[None]:
     """Turn any exception of the block into an ArtifactError naming ``path`` (or the file an
-    OSError names) and the reason; an ArtifactError passes through unchanged."""
+    OSError names) and the reason; an ArtifactError and the ``passthrough`` types pass."""
+    passing: tuple[type[Exception], ...] = (ArtifactError, *passthrough)
     try:
         yield
-    except ArtifactError:
+    except passing:
         raise
     except OSError as exc:
         where = Path(os.fsdecode(exc.filename)) if exc.filename else Path(path)
