@@ -559,7 +559,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
     "hostile: ranker returns 1 logit per row": (
         _onnx_edit(RANKER, _ranker_logits(0)),
         True,
-        "ranker logits has shape (1,)",
+        "ranker logits has shape (1, 1), expected (1, 100)",
     ),
     "hostile: ranker returns 5 extra logits": (
         _onnx_edit(RANKER, _ranker_logits(5)),
