@@ -498,14 +498,14 @@ def _fill(key: str, value: float) -> Callable[[Path], None]:
 
 
 HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
+    "hostile: deleted mark on an element": (_deleted_mark, True, "deleted elements"),
+    "hostile: upper-level link count above M": (_upper_count_over_m, True, "more than"),
+    "hostile: entry point below the top level": (_entry_point_low, True, "not on the top level"),
     "hostile: upper-level link to an element below that level (hnswlib SIGSEGV)": (
         _link_below_level,
         True,
         "upper-level graph: a link list names an element that does not exist on that level",
     ),
-    "hostile: deleted mark on an element": (_deleted_mark, True, "deleted elements"),
-    "hostile: upper-level link count above M": (_upper_count_over_m, True, "more than"),
-    "hostile: entry point below the top level": (_entry_point_low, True, "not on the top level"),
     "hostile: manifest edited without its digest": (
         lambda f: _raw_manifest(f, lambda t: t.replace('"student"', '"studenu"')),
         False,
