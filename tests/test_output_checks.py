@@ -91,3 +91,29 @@ def test_batches_are_processed_in_chunks_with_the_same_answers(
     chunked = rec.recommend_batch(histories, k=5)
     assert max(sizes) == 3 and sum(sizes) == len(histories)
     assert [r.item_ids.tolist() for r in chunked] == [r.item_ids.tolist() for r in whole]
+
+
+def test_an_hnsw_graph_without_level0_links_is_refused_not_answered(
+    artifact_dir: Path, tmp_path: Path
+) -> None:
+    """Every id in range, yet nothing reachable: hnswlib cannot return k neighbours."""
+    import json
+    import shutil
+
+    from ytrec_infer.artifact import INDEX, MANIFEST, sha256_file
+    from ytrec_infer.hnsw_header import HEADER, level0_dtype, read_header
+    from ytrec_infer.manifest_integrity import with_digest
+
+    folder = tmp_path / "artifact"
+    shutil.copytree(artifact_dir, folder)
+    path = folder / INDEX
+    header = read_header(path)
+    raw = bytearray(path.read_bytes())
+    level0 = np.frombuffer(raw, level0_dtype(header), header.element_count, HEADER.size)
+    level0["links"][:, 0] = 0
+    path.write_bytes(bytes(raw))
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"][INDEX] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+    (folder / MANIFEST).write_text(json.dumps(with_digest(manifest)))
+    with pytest.raises(ArtifactError, match=r"items\.hnsw: hnswlib search failed"):
+        Recommender.load(folder, retrieval="hnsw")

@@ -93,6 +93,12 @@ def probe(
     )
 
 
+def _report(result: dict[str, object]) -> None:
+    """The probe's one line of output to its parent."""
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
 def _main(folder: str, options_json: str, memory_bytes: str) -> int:
     import resource
 
@@ -104,21 +110,13 @@ def _main(folder: str, options_json: str, memory_bytes: str) -> int:
     try:
         Recommender.load(folder, options=LoadOptions(**json.loads(options_json)))
     except ArtifactError as exc:
-        print(json.dumps({"path": str(exc.path), "reason": exc.reason}), flush=True)
+        _report({"path": str(exc.path), "reason": exc.reason})
         return 3
     except MemoryError:
-        print(
-            json.dumps(
-                {
-                    "path": folder,
-                    "reason": f"loading it needs more than the probe's {limit / 2**30:.1f} GiB "
-                    "of address space; not loaded",
-                }
-            ),
-            flush=True,
-        )
+        reason = f"loading it needs more than the probe's {limit / 2**30:.1f} GiB of memory"
+        _report({"path": folder, "reason": reason + "; not loaded"})
         return 4
-    print(json.dumps({"ok": True}), flush=True)
+    _report({"ok": True})
     return 0
 
 

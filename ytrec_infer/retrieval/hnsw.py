@@ -17,7 +17,7 @@ import hnswlib
 import numpy as np
 
 from ytrec_infer.artifact import IndexSpec
-from ytrec_infer.errors import ArtifactError
+from ytrec_infer.errors import ArtifactError, StageOutputError
 from ytrec_infer.hnsw_header import check_header
 from ytrec_infer.retrieval.protocol import (
     Found,
@@ -53,6 +53,7 @@ class HnswRetriever:
         self.index.set_num_threads(1)
         self.size = spec.num_elements
         self.ef_search = spec.ef_search
+        self.path = path
 
     def _width(self, ef: int | None) -> int:
         return self.ef_search if ef is None else positive_int(ef, "ef")
@@ -60,9 +61,12 @@ class HnswRetriever:
     def _query(self, vectors: np.ndarray, wanted: int, ef: int) -> tuple[np.ndarray, np.ndarray]:
         """Labels (int64) and scores [B, wanted] of the best ``wanted`` found at width ``ef``."""
         k = min(self.size, max(ef, wanted))
-        labels, distances = self.index.knn_query(
-            np.asarray(vectors, dtype=np.float32), k=k, num_threads=1
-        )
+        try:
+            labels, distances = self.index.knn_query(
+                np.asarray(vectors, dtype=np.float32), k=k, num_threads=1
+            )
+        except RuntimeError as exc:  # fewer than k reachable: a graph that is not connected
+            raise StageOutputError(self.path, f"hnswlib search failed: {exc}") from None
         return labels[:, :wanted].astype(np.int64), 1.0 - distances[:, :wanted]
 
     def search(
