@@ -18,6 +18,7 @@ import numpy as np
 from ytrec_infer.errors import UnknownItemError
 from ytrec_infer.features import UserInputs, encode_user, pad_histories
 from ytrec_infer.loading import LoadedParts, LoadOptions, choose_options, load_parts
+from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import Retriever
@@ -27,6 +28,9 @@ from ytrec_infer.versions import resolve
 log = logging.getLogger(__name__)
 
 History = Sequence[int] | np.ndarray
+BATCH_CHUNK = 256
+"""Users per network call in :meth:`Recommender.recommend_batch`: past a few hundred rows the
+calls are no faster per user, and 100,000 users x 100 candidates in one call needed 5.8 GB."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class Recommender:
         self._ranker = parts.ranker
         self._retriever = parts.retriever
         self._item_vectors = parts.item_vectors
+        self._dim = self.manifest.index.dim
+        self._index_path = self.manifest.path(self.manifest.index.file)
         self.device = parts.device
         self.providers = parts.providers
         self.options = LoadOptions() if options is None else options
@@ -141,7 +147,7 @@ class Recommender:
 
     @property
     def item_vectors(self) -> np.ndarray:
-        """The candidate generator's item vectors [N, D] (memory-mapped, read-only).
+        """The candidate generator's item vectors [N, D] (in memory, read-only).
 
         >>> import numpy as np
         >>> found = rec.candidates([50, 172], n=3)  # scores are inner products with these rows
@@ -190,7 +196,8 @@ class Recommender:
         >>> round(float(np.linalg.norm(vector)), 3)  # unit norm: inner product is cosine
         1.0
         """
-        vector: np.ndarray = self._user_tower.run(request.feeds)[0]
+        output = self._user_tower.run(request.feeds)
+        vector: np.ndarray = checked(output, (1, self._dim), "user vector", self._user_tower.path)[0]
         return vector
 
     def retrieve(
@@ -204,7 +211,8 @@ class Recommender:
         (5, True)
         """
         exclude = request.codes if exclude_history else request.codes[:0]
-        return self._retriever.search(vector, n, exclude)
+        codes, scores = self._retriever.search(vector, n, exclude)
+        return codes, checked(scores, codes.shape, "retrieval scores", self._index_path)
 
     def score(
         self, request: Request, codes: np.ndarray, retrieval_scores: np.ndarray
@@ -221,7 +229,8 @@ class Recommender:
         feeds = dict(request.feeds)
         feeds["candidates"] = codes.reshape(1, -1)
         feeds["retrieval_scores"] = retrieval_scores.astype(np.float32, copy=False).reshape(1, -1)
-        logits: np.ndarray = self._ranker.run(feeds)[0]
+        output = self._ranker.run(feeds)
+        logits: np.ndarray = checked(output, (1, len(codes)), "ranker logits", self._ranker.path)[0]
         return logits
 
     def _records(
@@ -297,8 +306,9 @@ class Recommender:
         n_candidates: int = 100,
         exclude_history: bool = True,
     ) -> list[Recommendations]:
-        """:meth:`recommend` for many users in one pass: one user-tower call, one retrieval
-        call and one ranker call for the whole batch (per distinct candidate count).
+        """:meth:`recommend` for many users: one user-tower call, one retrieval call and one
+        ranker call per chunk of :data:`BATCH_CHUNK` users (per distinct candidate count), so
+        the networks' memory stays that of one chunk however many users are passed.
 
         ``users`` (optional) gives each user's attributes, aligned with ``histories``. Results
         equal those of :meth:`recommend` per user, up to ties and float rounding.
@@ -322,13 +332,22 @@ class Recommender:
         warm = [i for i, r in enumerate(requests) if len(r.codes)]
         for i in set(range(len(requests))) - set(warm):
             results[i] = self._popular(requests[i], k, exclude_history)
-        if warm:
-            batch = [requests[i] for i in warm]
+        for start in range(0, len(warm), BATCH_CHUNK):
+            chunk = warm[start : start + BATCH_CHUNK]
+            batch = [requests[i] for i in chunk]
             feeds = self._batch_feeds(batch)
-            vectors = self._user_tower.run(feeds).reshape(len(batch), -1)
+            vectors = checked(
+                self._user_tower.run(feeds),
+                (len(batch), self._dim),
+                "user vectors",
+                self._user_tower.path,
+            )
             excludes = [r.codes if exclude_history else r.codes[:0] for r in batch]
-            found = self._retriever.search_many(vectors, n_candidates, excludes)
-            for i, ranked in zip(warm, self._rank_batch(feeds, found, k)):
+            found = [
+                (codes, checked(scores, codes.shape, "retrieval scores", self._index_path))
+                for codes, scores in self._retriever.search_many(vectors, n_candidates, excludes)
+            ]
+            for i, ranked in zip(chunk, self._rank_batch(feeds, found, k)):
                 results[i] = Recommendations(ranked, "ranked", False, requests[i].unknown_ids)
         return [r for r in results if r is not None]
 
@@ -358,7 +377,9 @@ class Recommender:
             sub = {name: value[rows] for name, value in feeds.items()}
             sub["candidates"] = np.stack([found[r][0] for r in rows])
             sub["retrieval_scores"] = np.stack([found[r][1] for r in rows]).astype(np.float32)
-            logits = self._ranker.run(sub).reshape(len(rows), -1)
+            logits = checked(
+                self._ranker.run(sub), (len(rows), int(count)), "ranker logits", self._ranker.path
+            )
             for row, row_logits in zip(rows, logits):
                 codes, retrieval = found[row]
                 top = np.argsort(-row_logits, kind="stable")[:k]

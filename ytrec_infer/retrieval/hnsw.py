@@ -20,7 +20,7 @@ import hnswlib
 import numpy as np
 
 from ytrec_infer.artifact import IndexSpec
-from ytrec_infer.errors import ArtifactError
+from ytrec_infer.errors import ArtifactError, StageOutputError
 from ytrec_infer.hnsw_header import check_header
 from ytrec_infer.retrieval.protocol import (
     Found,
@@ -82,9 +82,12 @@ class HnswRetriever:
         """Labels (int64) and scores [B, wanted] of the best ``wanted`` at the handle's width."""
         index, width = handle
         k = min(self.size, max(width, wanted))
-        labels, distances = index.knn_query(
-            np.asarray(vectors, dtype=np.float32), k=k, num_threads=1
-        )
+        try:
+            labels, distances = index.knn_query(
+                np.asarray(vectors, dtype=np.float32), k=k, num_threads=1
+            )
+        except RuntimeError as exc:  # fewer than k reachable: a graph that is not connected
+            raise StageOutputError(self.path, f"hnswlib search failed: {exc}") from None
         if k == wanted:
             return labels.astype(np.int64), 1.0 - distances
         return labels[:, :wanted].astype(np.int64), 1.0 - distances[:, :wanted]
