@@ -26,6 +26,11 @@ def _metrics(lists: np.ndarray, targets: np.ndarray, num_items: int, k: int) -> 
     return {**summarize(lists, targets, k), f"coverage@{k}": coverage(lists, num_items)}
 
 
+def _require_points(grid: Sequence[dict[str, Any]]) -> None:
+    if not grid:
+        raise ValueError("the hyperparameter grid is empty: give at least one configuration")
+
+
 def score_lists(
     model: Baseline, data: EncodedData, split: str, k: int = 10
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -45,8 +50,7 @@ def tune(
     k: int = 10,
 ) -> tuple[dict[str, Any], float]:
     """The grid point with the best validation NDCG@k (fitted on the training split) and that score."""
-    if not grid:
-        raise ValueError("the hyperparameter grid is empty: give at least one configuration")
+    _require_points(grid)
     best_score, best_params = -1.0, dict(grid[0])
     train_only = visible_interactions(data, "valid")
     for params in grid:
@@ -108,8 +112,7 @@ def tune_sequential(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The grid point with the best validation NDCG@k (each early-stopped) and every grid run,
     so the chosen point's run can serve as its seed-``seed`` result."""
-    if not grid:
-        raise ValueError("the hyperparameter grid is empty: give at least one configuration")
+    _require_points(grid)
     runs = [{"params": dict(params), **sequential_run(make, params, data, seed, k)} for params in grid]
     best = max(runs, key=lambda run: run["valid"][SELECT_BY])
     return dict(best["params"]), runs
