@@ -15,9 +15,7 @@ import hnswlib
 import numpy as np
 
 from trainers.config import IndexConfig
-from ytrec_infer.exact_search import exact_top_k, recall_at_k
-
-__all__ = ["BuiltIndex", "build_index", "exact_top_k", "next_ef", "recall_at_k"]
+from ytrec_infer.retrieval.exact_numpy import exact_top_k, recall_at_k
 
 
 @dataclass(frozen=True)

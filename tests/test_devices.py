@@ -17,7 +17,7 @@ from ytrec_infer.devices import (
     device_providers,
     ensure_on_device,
 )
-from ytrec_infer.exact_retrieval import ExactRetriever
+from ytrec_infer.retrieval import ExactRetriever
 
 NO_CUDA = CUDA_PROVIDER not in ort.get_available_providers()
 

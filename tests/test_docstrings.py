@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import ytrec_infer
-from ytrec_infer import errors, recommender, reloading, results
+from ytrec_infer import errors, loading, recommender, reloading, results
 
 
 def _public_members() -> list[tuple[str, object]]:
@@ -41,7 +41,7 @@ def test_all_names_resolve_and_version_is_set() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [ytrec_infer, recommender, reloading, results, errors], ids=lambda m: m.__name__
+    "module", [ytrec_infer, loading, recommender, reloading, results, errors], ids=lambda m: m.__name__
 )
 def test_docstring_examples_run(module: object, artifact_dir: Path) -> None:
     """The examples run against the session's trained artifact, as ARTIFACT, rec, serving."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ytrec_infer.exact_search import exact_top_k, recall_at_k, search_one
-from ytrec_infer.retrieval import BROADCAST_LIMIT, drop_excluded
+from ytrec_infer.retrieval.exact_numpy import exact_top_k, recall_at_k, search_one
+from ytrec_infer.retrieval.protocol import BROADCAST_LIMIT, drop_excluded
 
 
 def test_search_one_orders_by_score_and_skips_excluded() -> None:

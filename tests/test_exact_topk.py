@@ -6,15 +6,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from ytrec_infer import exact_retrieval
-from ytrec_infer.exact_retrieval import ExactRetriever
-from ytrec_infer.topk_graph import (
-    TopKPlan,
-    build_naive_graph,
-    build_topk_graph,
-    item_factors,
-    plan_topk,
-)
+from benchmarks.gpu.topk_variants import build_naive_graph, build_variant_graph
+from ytrec_infer.retrieval import exact_onnx
+from ytrec_infer.retrieval.exact_onnx import ExactRetriever
+from ytrec_infer.retrieval.topk_graph import TopKPlan, build_topk_graph, item_factors, plan_topk
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int = 64) -> np.ndarray:
@@ -22,8 +17,11 @@ def _unit(rng: np.random.Generator, n: int, dim: int = 64) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def _run(plan: TopKPlan, items: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    session = ort.InferenceSession(build_topk_graph(plan), providers=["CPUExecutionProvider"])
+def _run(
+    plan: TopKPlan, items: np.ndarray, queries: np.ndarray, graph: bytes | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    model = build_topk_graph(plan) if graph is None else graph
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     dtype = np.float16 if plan.float16 else np.float32
     feeds = {"queries": queries.astype(dtype)}
     if plan.main_items:
@@ -64,9 +62,9 @@ def test_blocked_graph_equals_numpy_topk_at_one_million_items(million) -> None:
 def test_every_graph_variant_is_exact(reduce: str, items_major: bool, n: int, k: int) -> None:
     rng = np.random.default_rng(n + k)
     items, queries = _unit(rng, n), _unit(rng, 5)
-    plan = plan_topk(n, 64, k, item_factors(n, min(k, 128)), reduce=reduce, items_major=items_major)
+    plan = plan_topk(n, 64, k, item_factors(n, min(k, 128)))
     assert plan.levels >= 1
-    _, indices = _run(plan, items, queries)
+    _, indices = _run(plan, items, queries, build_variant_graph(plan, reduce, items_major))
     np.testing.assert_array_equal(indices, _numpy_topk(items, queries, k)[1])
 
 
@@ -132,7 +130,7 @@ def test_retriever_splits_batches_that_exceed_the_element_limit(monkeypatch) -> 
     vectors, queries = _unit(rng, 20_000), _unit(rng, 7)
     retriever = ExactRetriever(vectors, "cpu", float16=True)
     whole = retriever.topk(queries, 64)
-    monkeypatch.setattr(exact_retrieval, "MAX_ELEMENTS", 2 * 20_000)  # two queries per call
+    monkeypatch.setattr(exact_onnx, "MAX_ELEMENTS", 2 * 20_000)  # two queries per call
     split = retriever.topk(queries, 64)
     np.testing.assert_array_equal(whole[1], split[1])
     np.testing.assert_array_equal(whole[0], split[0])

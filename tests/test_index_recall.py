@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import hnswlib
 import numpy as np
 import pytest
 
@@ -38,7 +40,8 @@ def _recall(found: np.ndarray, exact: np.ndarray) -> np.ndarray:
 def test_item_queries_recall_at_100(rec: Recommender, hnsw: HnswRetriever) -> None:
     """Every item's own vector as a query: the index's top-100 vs the exact top-100."""
     vectors = np.asarray(rec.item_vectors)
-    found = hnsw.neighbours(vectors, K)
+    none = [np.zeros(0, np.int64)] * len(vectors)
+    found = np.stack([codes for codes, _ in hnsw.search_many(vectors, K, none)])
     recall = _recall(found, _exact(vectors, vectors, K))
     assert recall.mean() >= 0.95
     assert np.mean(recall >= 0.95) >= 0.95, "at least 95% of items get 95% of their exact top-100"
@@ -71,3 +74,36 @@ def test_manifest_records_the_tuned_ef(artifact_dir: Path) -> None:
         index["recall_at_k"]["recall"] >= index["recall_target"]
         or index["ef_search"] >= index["num_elements"]
     )
+
+
+def test_per_query_ef_equals_hnswlib_set_ef(rec: Recommender, hnsw: HnswRetriever) -> None:
+    """A per-call ``ef`` returns what hnswlib returns after ``set_ef(ef)``, on an index of its own."""
+    spec = rec.manifest.index
+    own = hnswlib.Index(space=spec.space, dim=spec.dim)
+    own.load_index(str(rec.manifest.path(spec.file)), max_elements=spec.num_elements)
+    queries = np.asarray(rec.item_vectors)[::40]
+    none = np.zeros(0, np.int64)
+    for ef in (10, spec.ef_search, 2 * spec.ef_search):
+        own.set_ef(ef)
+        want, _ = own.knn_query(queries, k=20, num_threads=1)
+        got = [hnsw.search(q, 20, none, ef=ef)[0] for q in queries]
+        np.testing.assert_array_equal(np.stack(got), want)
+    with pytest.raises(ValueError, match="ef"):
+        hnsw.search(queries[0], 5, none, ef=0)
+
+
+def test_per_query_ef_is_safe_under_threads(rec: Recommender, hnsw: HnswRetriever) -> None:
+    """Threads searching at different widths at once get what each width gets alone."""
+    queries = np.asarray(rec.item_vectors)[::25]
+    none = [np.zeros(0, np.int64)] * len(queries)
+    efs = [8, 400, 16, 200] * 4
+    alone = {ef: hnsw.search_many(queries, K, none, ef=ef) for ef in set(efs)}
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda ef: hnsw.search_many(queries, K, none, ef=ef), efs))
+    for ef, found in zip(efs, together):
+        for (codes, scores), (want_codes, want_scores) in zip(found, alone[ef]):
+            np.testing.assert_array_equal(codes, want_codes)
+            np.testing.assert_array_equal(scores, want_scores)
+    assert any(
+        not np.array_equal(a[0], b[0]) for a, b in zip(alone[8], alone[400])
+    ), "widths this far apart must change some results, or the test shows nothing"

@@ -66,10 +66,9 @@ def test_synthetic_artifact_records_its_tuned_ef_and_serves(synthetic_dir: Path)
     ]
 
 
-def test_exact_and_hnsw_search_agree(synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exact_and_hnsw_search_agree(synthetic_dir: Path) -> None:
     exact = Recommender.load(synthetic_dir)
-    monkeypatch.setattr("ytrec_infer.recommender.EXACT_MAX_ITEMS", 0)
-    hnsw = Recommender.load(synthetic_dir)
+    hnsw = Recommender.load(synthetic_dir, retrieval="hnsw")
     assert (exact.retriever.kind, hnsw.retriever.kind) == ("exact-numpy", "hnsw")
     catalog = make_catalog(ITEMS, seed=3)
     overlap = []
@@ -81,12 +80,10 @@ def test_exact_and_hnsw_search_agree(synthetic_dir: Path, monkeypatch: pytest.Mo
     assert np.mean(overlap) >= 0.95
 
 
-def test_bench_measures_recall_curve_and_throughput(
-    synthetic_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("ytrec_infer.recommender.EXACT_MAX_ITEMS", 0)
+def test_bench_measures_recall_curve_and_throughput(synthetic_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = [str(synthetic_dir), "--requests", "40", "--warmup", "5", "--recall-queries", "30"]
+    args += ["--retrieval", "hnsw"]
     result = CliRunner().invoke(main, [*args, "--concurrency", "1,2", "--json", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text(encoding="utf-8"))

@@ -3,8 +3,9 @@
 Load an artifact folder written by ``ytrec train`` and ask for recommendations; no PyTorch is
 imported. Public names: :class:`Recommender` (the facade), its results :class:`Recommendations`
 and :class:`Recommendation` (frozen dataclasses that convert to dicts and numpy arrays), the
-errors :class:`ArtifactError` and :class:`UnknownItemError`, :class:`ServingRecommender` (hot
-reload of newer published versions) with its :class:`ReloadOutcome`, and ``__version__``.
+errors :class:`ArtifactError` and :class:`UnknownItemError`, :class:`LoadOptions` (how to load:
+device, threads, retrieval, ...), :class:`ServingRecommender` (hot reload of newer published
+versions) with its :class:`ReloadOutcome`, and ``__version__``.
 
 In the examples of this package, ``ARTIFACT`` is such a folder (e.g. ``"artifacts/ml100k"``)
 and ``rec`` is ``Recommender.load(ARTIFACT)``; the test suite runs them all.
@@ -19,6 +20,7 @@ and ``rec`` is ``Recommender.load(ARTIFACT)``; the test suite runs them all.
 from importlib.metadata import PackageNotFoundError, version
 
 from ytrec_infer.errors import ArtifactError, UnknownItemError
+from ytrec_infer.loading import LoadOptions
 from ytrec_infer.recommender import Recommender
 from ytrec_infer.reloading import ReloadOutcome, ServingRecommender
 from ytrec_infer.results import Recommendation, Recommendations
@@ -31,6 +33,7 @@ except PackageNotFoundError:  # running from a source tree without an install
 
 __all__ = [
     "ArtifactError",
+    "LoadOptions",
     "Recommendation",
     "Recommendations",
     "Recommender",

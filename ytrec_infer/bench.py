@@ -36,7 +36,9 @@ from ytrec_infer.bench_throughput import batch_throughput, threaded_throughput
 from ytrec_infer.catalog import Catalog
 from ytrec_infer.devices import DeviceUnavailableError
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.loading import LoadOptions
 from ytrec_infer.recommender import Recommender
+from ytrec_infer.retrieval import RETRIEVAL_MODES
 
 STAGES: tuple[tuple[str, str], ...] = (
     ("prepare", "prepare"),
@@ -225,16 +227,12 @@ def files_mb(rec: Recommender) -> float:
     return sum(int(entry["size"]) for entry in files.values()) / (1024 * 1024)
 
 
-def load_timed(
-    path: str | Path, threads: int | None = None, **load_options: Any
-) -> tuple[Recommender, LoadStats]:
-    """Load an artifact, timing ``Recommender.load`` and reading memory before and after.
-
-    ``load_options`` go to ``Recommender.load`` unchanged (e.g. providers).
-    """
+def load_timed(path: str | Path, options: LoadOptions) -> tuple[Recommender, LoadStats]:
+    """Load an artifact as ``options`` say, timing ``Recommender.load`` and reading memory
+    before and after."""
     before, _ = resident_memory_mb()
     start = time.perf_counter_ns()
-    rec = Recommender.load(path, threads=threads, **load_options)
+    rec = Recommender.load(path, options=options)
     seconds = (time.perf_counter_ns() - start) / 1e9
     after, source = resident_memory_mb()
     return rec, LoadStats(seconds, after, before, source)
@@ -550,6 +548,11 @@ def _synthetic_artifact(num_items: int, seed: int, out: Path | None) -> Path:
     help="Run the networks (and, on cuda, exact retrieval) on this device.",
 )
 @click.option(
+    "--retrieval",
+    type=click.Choice(list(RETRIEVAL_MODES)),
+    help="Stage one's search (default: exact on cuda, exact-numpy up to 5,000 items, else hnsw).",
+)
+@click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -576,6 +579,7 @@ def main(
     concurrency: str,
     seed: int,
     device: str,
+    retrieval: str | None,
     json_path: Path | None,
     plot_path: Path | None,
 ) -> None:
@@ -599,7 +603,8 @@ def main(
         artifact = _synthetic_artifact(synthetic, seed, synthetic_dir)
     assert artifact is not None
     try:
-        rec, load = load_timed(artifact, threads, device=device)
+        options = LoadOptions(device=device, threads=threads, retrieval=retrieval)
+        rec, load = load_timed(artifact, options)
     except (ArtifactError, DeviceUnavailableError) as exc:
         raise click.ClickException(str(exc)) from None
     if synthetic is not None and rec.num_items != synthetic:

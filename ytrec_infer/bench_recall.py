@@ -1,9 +1,9 @@
 """Stage one's quality-for-speed trade: recall@k against exact search, and the ef curve.
 
 Queries are user vectors computed by the artifact's own user tower from benchmark histories
-(real queries are harder for HNSW than random points). The curve sets ``ef`` on the shared
-index for each point and restores the manifest's value afterwards, so it must not run while
-other threads use the same ``Recommender``.
+(real queries are harder for HNSW than random points). Each point of the curve passes its
+``ef`` per query (:class:`~ytrec_infer.retrieval.HnswRetriever` changes no shared state), so it
+may run while other threads use the same ``Recommender``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ytrec_infer.exact_search import exact_top_k, recall_at_k, search_one
+from ytrec_infer.retrieval.exact_numpy import exact_top_k, recall_at_k, search_one
 from ytrec_infer.recommender import Recommender
 from ytrec_infer.retrieval import HnswRetriever
 
@@ -78,15 +78,15 @@ def _exact_p50(vectors: np.ndarray, queries: np.ndarray, k: int) -> float:
 
 
 def _point(index: HnswRetriever, queries: np.ndarray, exact: np.ndarray, ef: int) -> CurvePoint:
-    index.index.set_ef(ef)
     k = exact.shape[1]
+    none = np.zeros(0, dtype=np.int64)
     found = np.empty_like(exact)
     samples = []
     for row, query in enumerate(queries):
         start = time.perf_counter_ns()
-        labels, _ = index.index.knn_query(query.reshape(1, -1), k=k, num_threads=1)
+        codes, _ = index.search(query, k, none, ef=ef)
         samples.append(time.perf_counter_ns() - start)
-        found[row] = labels[0]
+        found[row] = codes
     p50, p99 = _p50_p99(samples)
     return CurvePoint(ef, recall_at_k(found, exact), p50, p99)
 
@@ -109,10 +109,7 @@ def measure_recall(
             retriever.kind, k, len(queries), rec.manifest.index.ef_search, 1.0, exact_p50, ()
         )
     wanted = sorted({ef for ef in (*efs, retriever.ef_search) if ef <= rec.num_items})
-    try:
-        curve = tuple(_point(retriever, queries, exact, ef) for ef in wanted)
-    finally:
-        retriever.index.set_ef(retriever.ef_search)
+    curve = tuple(_point(retriever, queries, exact, ef) for ef in wanted)
     at_ef = next(point for point in curve if point.ef == retriever.ef_search)
     return RecallReport(
         retriever.kind, k, len(queries), retriever.ef_search, at_ef.recall, exact_p50, curve

@@ -1,4 +1,5 @@
-"""Device selection: ``device="cpu" | "cuda"`` to onnxruntime providers, with no silent fallback."""
+"""Device and provider selection: ``device="cpu" | "cuda"`` or an explicit onnxruntime provider
+list, resolved in this one module, with one error type and no silent fallback."""
 
 from __future__ import annotations
 
@@ -17,8 +18,17 @@ GPU_INSTALL_HINT = (
 )
 
 
-class DeviceUnavailableError(RuntimeError):
-    """The requested device has no onnxruntime execution provider in this installation."""
+class DeviceUnavailableError(RuntimeError, ValueError):
+    """The requested device or provider is missing from this onnxruntime installation, or a
+    session could not start on it. Also a ValueError: a missing explicit provider was one
+    before this type covered it."""
+
+
+def install_hint(provider: str) -> str:
+    """What to install to get ``provider``: the one hint every error here names."""
+    if provider == CUDA_PROVIDER:
+        return GPU_INSTALL_HINT
+    return "install an onnxruntime build that includes it"
 
 
 def check_device(device: str) -> Device:
@@ -40,14 +50,45 @@ def device_providers(device: str, available: Sequence[str] | None = None) -> lis
     if CUDA_PROVIDER not in have:
         raise DeviceUnavailableError(
             f"device='cuda' needs onnxruntime's {CUDA_PROVIDER}, which this installation lacks "
-            f"(onnxruntime {ort.__version__} has {have}); {GPU_INSTALL_HINT}"
+            f"(onnxruntime {ort.__version__} has {have}); {install_hint(CUDA_PROVIDER)}"
         )
     return [CUDA_PROVIDER, CPU_PROVIDER]
+
+
+def resolve_providers(providers: Sequence[str] | None) -> list[str]:
+    """The requested execution providers, checked against what this onnxruntime offers.
+
+    ``None`` means the CPU provider. A requested provider that is missing raises
+    :class:`DeviceUnavailableError` naming the fix; nothing falls back silently.
+    """
+    if providers is None:
+        return [CPU_PROVIDER]
+    if isinstance(providers, str) or not all(isinstance(p, str) for p in providers):
+        raise TypeError("providers must be a list of provider names, e.g. ['CPUExecutionProvider']")
+    available = ort.get_available_providers()
+    for provider in providers:
+        if provider not in available:
+            raise DeviceUnavailableError(
+                f"execution provider {provider} is not available (have {available}); "
+                f"{install_hint(provider)}"
+            )
+    return list(providers)
 
 
 def providers_device(providers: Sequence[str]) -> Device:
     """The device an explicit provider list runs on: ``cuda`` if it starts with CUDA."""
     return "cuda" if providers and providers[0] == CUDA_PROVIDER else "cpu"
+
+
+def placement(device: str | None, providers: Sequence[str] | None) -> tuple[Device, list[str]]:
+    """The device and provider list of a load: from ``device`` or from ``providers`` (not both;
+    neither means the CPU)."""
+    if device is not None and providers is not None:
+        raise ValueError("give device= or providers=, not both")
+    if device is not None:
+        return check_device(device), device_providers(device)
+    chosen = resolve_providers(providers)
+    return providers_device(chosen), chosen
 
 
 def provider_options(providers: Sequence[str]) -> list[str | tuple[str, dict[str, str]]]:

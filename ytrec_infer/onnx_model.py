@@ -1,4 +1,4 @@
-"""One ONNX network behind onnxruntime, with provider checks and schema checks against the manifest."""
+"""One ONNX network behind onnxruntime, its inputs and outputs checked against the manifest."""
 
 from __future__ import annotations
 
@@ -12,29 +12,6 @@ from ytrec_infer.artifact import ModelSpec
 from ytrec_infer.errors import ArtifactError
 
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64"}
-_INSTALL_HINT = {
-    "CUDAExecutionProvider": "pip install 'ytrec-infer[gpu]' (onnxruntime-gpu) on a machine with CUDA",
-}
-
-
-def resolve_providers(providers: Sequence[str] | None) -> list[str]:
-    """The requested execution providers, checked against what this onnxruntime offers.
-
-    ``None`` means the CPU provider. A requested provider that is missing is an error naming
-    the fix; nothing falls back silently.
-    """
-    if providers is None:
-        return ["CPUExecutionProvider"]
-    if isinstance(providers, str) or not all(isinstance(p, str) for p in providers):
-        raise TypeError("providers must be a list of provider names, e.g. ['CPUExecutionProvider']")
-    available = ort.get_available_providers()
-    for provider in providers:
-        if provider not in available:
-            hint = _INSTALL_HINT.get(provider, "install an onnxruntime build that includes it")
-            raise ValueError(
-                f"execution provider {provider} is not available (have {available}); {hint}"
-            )
-    return list(providers)
 
 
 def session_options(threads: int | None) -> ort.SessionOptions:

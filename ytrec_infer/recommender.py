@@ -15,30 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from ytrec_infer.artifact import Manifest, read_manifest
-from ytrec_infer.catalog import Catalog, load_array
-from ytrec_infer.devices import (
-    check_device,
-    device_providers,
-    ensure_on_device,
-    provider_options,
-    providers_device,
-)
-from ytrec_infer.errors import ArtifactError, UnknownItemError
-from ytrec_infer.exact_retrieval import ExactRetriever
-from ytrec_infer.features import FeatureSchema, UserInputs, encode_user, pad_histories
-from ytrec_infer.hnsw_header import check_header, check_vectors
-from ytrec_infer.onnx_model import OnnxModel, resolve_providers
+from ytrec_infer.errors import UnknownItemError
+from ytrec_infer.features import UserInputs, encode_user, pad_histories
+from ytrec_infer.loading import LoadedParts, LoadOptions, choose_options, load_parts
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
-from ytrec_infer.retrieval import EXACT_MAX_ITEMS, HnswRetriever, NumpyRetriever, Retriever
+from ytrec_infer.retrieval import Retriever
 from ytrec_infer.validation import flag, item_id_array, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
 History = Sequence[int] | np.ndarray
-RETRIEVAL_MODES = ("hnsw", "exact", "exact-numpy")
 
 
 @dataclass(frozen=True)
@@ -65,14 +53,6 @@ def _user_feeds(inputs: UserInputs) -> tuple[UserInputs, dict[str, np.ndarray]]:
     return inputs, feeds
 
 
-def default_retrieval(device: str, num_items: int) -> str:
-    """Stage one's search when the caller does not choose: exact on the GPU (the top-k graph),
-    exact numpy search for small CPU catalogs (faster than HNSW there, recall 1), else HNSW."""
-    if device == "cuda":
-        return "exact"
-    return "exact-numpy" if num_items <= EXACT_MAX_ITEMS else "hnsw"
-
-
 class Recommender:
     """Two-stage recommender loaded from an artifact folder; safe to share between threads.
 
@@ -87,31 +67,24 @@ class Recommender:
     True
     """
 
-    def __init__(
-        self,
-        manifest: Manifest,
-        catalog: Catalog,
-        schema: FeatureSchema,
-        user_tower: OnnxModel,
-        ranker: OnnxModel,
-        retriever: Retriever,
-        item_vectors: np.ndarray,
-        device: str = "cpu",
-    ) -> None:
-        self.manifest = manifest
-        self.catalog = catalog
-        self.schema = schema
-        self._user_tower = user_tower
-        self._ranker = ranker
-        self._retriever = retriever
-        self._item_vectors = item_vectors
-        self.device = device
-        order = np.argsort(-catalog.popularity, kind="stable")
+    def __init__(self, parts: LoadedParts, options: LoadOptions | None = None) -> None:
+        self.manifest = parts.manifest
+        self.catalog = parts.catalog
+        self.schema = parts.schema
+        self._user_tower = parts.user_tower
+        self._ranker = parts.ranker
+        self._retriever = parts.retriever
+        self._item_vectors = parts.item_vectors
+        self.device = parts.device
+        self.providers = parts.providers
+        self.options = LoadOptions() if options is None else options
+        """The options this model was loaded with (a reload reuses them)."""
+        order = np.argsort(-self.catalog.popularity, kind="stable")
         self._popular_codes = order.astype(np.int64) + 1
         self._popular_share = (
-            catalog.popularity[order] / max(int(catalog.popularity.sum()), 1)
+            self.catalog.popularity[order] / max(int(self.catalog.popularity.sum()), 1)
         ).astype(np.float32)
-        self._anonymous = _user_feeds(encode_user(None, schema))
+        self._anonymous = _user_feeds(encode_user(None, self.schema))
 
     @classmethod
     def load(
@@ -122,95 +95,39 @@ class Recommender:
         device: str | None = None,
         retrieval: str | None = None,
         float16: bool | None = None,
+        *,
+        options: LoadOptions | None = None,
     ) -> Recommender:
         """Verify an artifact folder (manifest, sizes, sha256, index header) and load it.
 
         ``path`` is an artifact folder or a root of published versions (its newest complete
         version is loaded, see :mod:`ytrec_infer.versions`). After loading, the readiness
         check replays the request stored at export time (:mod:`ytrec_infer.readiness`).
-        ``device`` is ``"cpu"`` (default) or ``"cuda"``: the networks run on that device's
-        onnxruntime provider; a missing CUDA provider raises ``DeviceUnavailableError`` naming
-        the fix (``pip install 'ytrec-infer[gpu]'``), never a silent fallback. ``providers``
-        (an explicit onnxruntime provider list) is the alternative to ``device``.
-        ``retrieval`` is ``"hnsw"`` (the index), ``"exact"`` (a top-k graph over all item
-        vectors kept on the device) or ``"exact-numpy"`` (CPU only); by default CUDA uses
-        ``"exact"`` and the CPU ``"exact-numpy"`` up to 5,000 items, else ``"hnsw"``
-        (:func:`default_retrieval`). ``float16`` stores the exact graph's vectors as float16
-        (default on CUDA). ``threads`` is the intra-op thread count of each network
+        The keyword arguments are those of :class:`~ytrec_infer.loading.LoadOptions` (or give
+        ``options=`` instead): ``device`` ``"cpu"`` (default) or ``"cuda"``, whose missing
+        provider raises ``DeviceUnavailableError`` naming the fix (``pip install
+        'ytrec-infer[gpu]'``), never a silent fallback; or ``providers``, an explicit
+        onnxruntime provider list; ``retrieval`` ``"hnsw"``, ``"exact"`` (a top-k graph over
+        the item vectors kept on the device) or ``"exact-numpy"`` (CPU only), by default
+        ``"exact"`` on CUDA, ``"exact-numpy"`` up to 5,000 items on the CPU, else ``"hnsw"``;
+        ``float16`` (the exact graph's vectors, default on CUDA); ``threads`` per network
         (default 1). Raises :class:`ArtifactError` for a damaged artifact.
 
-        >>> rec = Recommender.load(ARTIFACT, device="cpu", threads=1)
-        >>> rec.num_items > 0
-        True
+        >>> rec = Recommender.load(ARTIFACT, device="cpu", retrieval="hnsw")
+        >>> rec.retriever.kind, rec.options.retrieval
+        ('hnsw', 'hnsw')
         >>> gpu = Recommender.load(ARTIFACT, device="cuda")  # doctest: +SKIP
         """
-        if device is not None and providers is not None:
-            raise ValueError("give device= or providers=, not both")
-        if device is not None:
-            chosen = device_providers(device)
-            on = check_device(device)
-        else:
-            chosen = resolve_providers(providers)
-            on = providers_device(chosen)
-        if retrieval is not None and retrieval not in RETRIEVAL_MODES:
-            raise ValueError(f"retrieval must be one of {list(RETRIEVAL_MODES)}, got {retrieval!r}")
-        if threads is not None:
-            positive_int(threads, "threads")
-        path = resolve(path)
-        manifest = read_manifest(path)
-        try:
-            schema = FeatureSchema.from_dict(manifest.features)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(
-                manifest.root / "manifest.json", f"malformed 'features' ({exc!r})"
-            ) from None
-        catalog = Catalog.load(manifest)
-        models = {
-            name: OnnxModel(
-                manifest.path(manifest.models[name].file),
-                manifest.models[name],
-                provider_options(chosen),
-                threads,
-            )
-            for name in ("user_tower", "ranker")
-        }
-        for name, model in models.items():
-            ensure_on_device(model.session, on, name)
-        index_path = manifest.path(manifest.index.file)
-        mode = retrieval or default_retrieval(on, manifest.num_items)
-        retriever: Retriever | None = None
-        if mode == "hnsw":
-            retriever = HnswRetriever(index_path, manifest.index)
-        else:
-            check_header(index_path, manifest.index)  # the index still describes the vectors
-        vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
-        item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
-        if item_vectors.shape != (manifest.num_items, manifest.index.dim):
-            raise ArtifactError(
-                vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
-            )
-        check_vectors(index_path, item_vectors)
-        if mode == "exact-numpy":
-            retriever = NumpyRetriever(item_vectors)
-        elif retriever is None:
-            retriever = ExactRetriever(item_vectors, on, float16, threads)
-        rec = cls(
-            manifest,
-            catalog,
-            schema,
-            models["user_tower"],
-            models["ranker"],
-            retriever,
-            item_vectors,
-            on,
-        )
+        options = choose_options(options, providers, threads, device, retrieval, float16)
+        folder = resolve(path)
+        rec = cls(load_parts(folder, options), options)
         check_readiness(rec)
         log.info(
             "loaded %s: %d items, %s retrieval, providers=%s (readiness check passed)",
-            path,
-            len(catalog),
-            mode,
-            chosen,
+            folder,
+            len(rec.catalog),
+            rec.retriever.kind,
+            list(rec.providers),
         )
         return rec
 

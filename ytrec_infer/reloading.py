@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ytrec_infer.artifact import MANIFEST
+from ytrec_infer.loading import LoadOptions, choose_options
 from ytrec_infer.recommender import History, Recommender
 from ytrec_infer.results import Recommendations
 from ytrec_infer.versions import resolve
@@ -61,8 +62,9 @@ class ServingRecommender:
     """Holds the :class:`Recommender` that serves now, and swaps in newer versions of ``root``.
 
     ``root`` is a root of published versions or a plain artifact folder (replaced in place by
-    a re-export). The request methods mirror :class:`Recommender`'s and are safe to call from
-    many threads while another thread reloads.
+    a re-export). The load arguments (or ``options=``) are those of :meth:`Recommender.load`,
+    kept in :attr:`options` and reused by every reload. The request methods mirror
+    :class:`Recommender`'s and are safe to call from many threads while another thread reloads.
 
     >>> serving = ServingRecommender(ARTIFACT)
     >>> len(serving.recommend([50, 172, 181], k=3))
@@ -74,10 +76,15 @@ class ServingRecommender:
         root: str | Path,
         providers: Sequence[str] | None = None,
         threads: int | None = None,
+        device: str | None = None,
+        retrieval: str | None = None,
+        float16: bool | None = None,
+        *,
+        options: LoadOptions | None = None,
     ) -> None:
         self.root = Path(root)
-        self._providers = providers
-        self._threads = threads
+        self.options = choose_options(options, providers, threads, device, retrieval, float16)
+        """How every version is loaded, the first and each reload alike."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -87,7 +94,7 @@ class ServingRecommender:
         self._current = self._load(folder)
 
     def _load(self, folder: Path) -> Recommender:
-        return Recommender.load(folder, self._providers, self._threads)
+        return Recommender.load(folder, options=self.options)
 
     @property
     def current(self) -> Recommender:
@@ -107,21 +114,51 @@ class ServingRecommender:
         """
         return self._current.manifest.root
 
-    def recommend(self, history: History, k: int = 10, **kwargs: Any) -> Recommendations:
+    def recommend(
+        self,
+        history: History,
+        k: int = 10,
+        user: Mapping[str, Any] | None = None,
+        n_candidates: int = 100,
+        exclude_history: bool = True,
+        strict: bool = False,
+    ) -> Recommendations:
         """:meth:`Recommender.recommend` on the current model.
 
         >>> serving.recommend([50, 172, 181], k=3).stage
         'ranked'
         """
-        return self._current.recommend(history, k, **kwargs)
+        return self._current.recommend(history, k, user, n_candidates, exclude_history, strict)
 
-    def candidates(self, history: History, n: int = 100, **kwargs: Any) -> Recommendations:
+    def recommend_batch(
+        self,
+        histories: Sequence[History],
+        k: int = 10,
+        users: Sequence[Mapping[str, Any] | None] | None = None,
+        n_candidates: int = 100,
+        exclude_history: bool = True,
+    ) -> list[Recommendations]:
+        """:meth:`Recommender.recommend_batch` on the current model (one model for the batch).
+
+        >>> [len(r) for r in serving.recommend_batch([[50, 172], [1, 2, 3]], k=4)]
+        [4, 4]
+        """
+        return self._current.recommend_batch(histories, k, users, n_candidates, exclude_history)
+
+    def candidates(
+        self,
+        history: History,
+        n: int = 100,
+        user: Mapping[str, Any] | None = None,
+        exclude_history: bool = True,
+        strict: bool = False,
+    ) -> Recommendations:
         """:meth:`Recommender.candidates` on the current model.
 
         >>> len(serving.candidates([50, 172, 181], n=20))
         20
         """
-        return self._current.candidates(history, n, **kwargs)
+        return self._current.candidates(history, n, user, exclude_history, strict)
 
     def rank(
         self,

@@ -34,10 +34,12 @@ from common import (
     write_json,
 )
 
-from ytrec_infer.exact_retrieval import MAX_ELEMENTS, ExactRetriever
+from topk_variants import block_max, build_variant_graph, naive_plan
+
 from ytrec_infer.onnx_model import session_options
-from ytrec_infer.onnx_proto import FLOAT16, Graph
-from ytrec_infer.topk_graph import TopKPlan, build_topk_graph, item_factors, plan_topk
+from ytrec_infer.retrieval.exact_onnx import MAX_ELEMENTS, ExactRetriever
+from ytrec_infer.retrieval.onnx_writer import FLOAT16, Graph
+from ytrec_infer.retrieval.topk_graph import TopKPlan, item_factors, plan_topk
 
 K = 100
 RECALL_QUERIES = 64
@@ -47,6 +49,8 @@ STAGE_BATCH = 256
 
 def graph_variant(
     plan: TopKPlan,
+    reduce: str,
+    items_major: bool,
     items: np.ndarray,
     queries: np.ndarray,
     device: str,
@@ -59,7 +63,9 @@ def graph_variant(
     place = "cuda" if device == "cuda" else "cpu"
     options = session_options(None if device == "cuda" else 0)
     session = ort.InferenceSession(
-        build_topk_graph(plan), options, providers=providers(device, cuda_graph)
+        build_variant_graph(plan, reduce, items_major),
+        options,
+        providers=providers(device, cuda_graph),
     )
     if device == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
         raise RuntimeError(f"session fell back to {session.get_providers()}")
@@ -105,10 +111,8 @@ def stage_variant(
     out = g.add("Gemm", ["queries", "items"], "scores" if reduce is None else "s", transB=1)
     width = n
     if reduce is not None:
-        from ytrec_infer.topk_graph import _block_max
-
         width = n // 32
-        g.add("Identity", [_block_max(g, reduce, out, 32, width, 1)], "scores")
+        g.add("Identity", [block_max(g, reduce, out, 32, width, 1)], "scores")
     g.outputs.append(("scores", FLOAT16, ["batch", width]))
     session = ort.InferenceSession(g.to_bytes(), session_options(None), providers=providers("cuda"))
     binding = session.io_binding()
@@ -170,13 +174,21 @@ def main() -> None:
                 }
                 try:
                     plan = (
-                        plan_topk(size, args.dim, K, factors, half, reduce, items_major)
+                        plan_topk(size, args.dim, K, factors, half)
                         if kind == "blocked"
-                        else TopKPlan(size, args.dim, K, (), 0, half)
+                        else naive_plan(size, args.dim, K, half)
                     )
                     row.update(factors=list(plan.factors[: plan.levels]), tail=plan.tail_items)
                     stats, found = graph_variant(
-                        plan, items, q, args.device, cuda_graph, args.reps, args.budget
+                        plan,
+                        reduce,
+                        items_major,
+                        items,
+                        q,
+                        args.device,
+                        cuda_graph,
+                        args.reps,
+                        args.budget,
                     )
                     row.update(stats)
                     row["recall_at_100"] = recall(found, truth)

@@ -1,7 +1,7 @@
-"""Exact retrieval: the top items by inner product over the whole catalog, on CPU or GPU.
+"""Exact top-k on onnxruntime: the best items by inner product over the whole catalog, CPU or GPU.
 
 The item matrix is copied once to the device (float16 on CUDA by default: half the bytes to
-read per query) and bound to the top-k graph of :mod:`ytrec_infer.topk_graph` with IO binding,
+read per query) and bound to the top-k graph of :mod:`ytrec_infer.retrieval.topk_graph` with IO binding,
 so it never crosses the bus again; only queries go in and [B, k] results come out. Graphs are
 built at load for the catalog at hand (a few kilobytes each, one per k bucket, cached).
 
@@ -27,8 +27,8 @@ from ytrec_infer.devices import (
     provider_options,
 )
 from ytrec_infer.onnx_model import session_options
-from ytrec_infer.retrieval import drop_excluded
-from ytrec_infer.topk_graph import build_topk_graph, item_factors, plan_topk
+from ytrec_infer.retrieval.protocol import Found, distinct_exclusions, drop_excluded
+from ytrec_infer.retrieval.topk_graph import build_topk_graph, item_factors, plan_topk
 
 K_MAX = 1024
 """The item layout keeps blocked search possible up to this k; larger k use one wide TopK."""
@@ -60,8 +60,6 @@ class ExactRetriever:
         device: Device | str = "cpu",
         float16: bool | None = None,
         threads: int | None = None,
-        reduce: str = "maxpool",
-        items_major: bool = False,
     ) -> None:
         if vectors.ndim != 2 or not len(vectors):
             raise ValueError(f"item vectors must be a non-empty [N, D] matrix, got {vectors.shape}")
@@ -72,7 +70,6 @@ class ExactRetriever:
         self.factors = item_factors(self.size, min(K_MAX, self.size))
         self._dtype = np.float16 if self.float16 else np.float32
         self._threads = threads
-        self._reduce, self._items_major = reduce, items_major
         layout = plan_topk(self.size, self.dim, 1, self.factors)
         main = layout.main_items
         ort_device = "cuda" if self.device == "cuda" else "cpu"
@@ -97,14 +94,7 @@ class ExactRetriever:
         with self._lock:
             if k not in self._sessions:
                 plan = plan_topk(
-                    self.size,
-                    self.dim,
-                    k,
-                    self.factors,
-                    self.float16,
-                    self._reduce,
-                    self._items_major,
-                    rescore=self.float16,
+                    self.size, self.dim, k, self.factors, self.float16, rescore=self.float16
                 )
                 session = ort.InferenceSession(
                     build_topk_graph(plan),
@@ -142,13 +132,11 @@ class ExactRetriever:
 
     def search_many(
         self, vectors: np.ndarray, n: int, excludes: Sequence[np.ndarray]
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
+    ) -> list[Found]:
         """Top ``n`` codes and scores per row of ``vectors`` [B, D], each row skipping its
         ``excludes`` codes; one device call for the whole batch."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        if len(excludes) != len(vectors):
-            raise ValueError(f"{len(vectors)} query vectors but {len(excludes)} exclusion lists")
-        excluded = [np.unique(e) for e in excludes]
+        excluded = distinct_exclusions(vectors, excludes)
         need = n + max((len(e) for e in excluded), default=0)
         if self.float16:
             need = int(need * FLOAT16_MARGIN) + 1
@@ -160,8 +148,6 @@ class ExactRetriever:
             out.append((codes[:n], row_scores[:n]))
         return out
 
-    def search(
-        self, vector: np.ndarray, n: int, exclude: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, vector: np.ndarray, n: int, exclude: np.ndarray) -> Found:
         """Top ``n`` codes by inner product with ``vector`` [D], skipping the ``exclude`` codes."""
         return self.search_many(vector.reshape(1, -1), n, [exclude])[0]

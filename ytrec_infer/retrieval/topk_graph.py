@@ -23,11 +23,11 @@ and the graph file stays a few kilobytes whatever the catalog size.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ytrec_infer.onnx_proto import FLOAT, FLOAT16, INT64, Graph, Node
+from ytrec_infer.retrieval.onnx_writer import FLOAT, FLOAT16, INT64, Graph, Node
 
-REDUCTIONS = ("maxpool", "reducemax")
 TOP_WIDTH = 4096
 """The blocked plan adds levels until the top level has at most this many entries."""
 
@@ -47,14 +47,9 @@ class TopKPlan:
     factors: tuple[int, ...] = ()
     levels: int = 0
     float16: bool = False
-    reduce: str = "maxpool"
-    """How block maxima are taken: ``maxpool`` (MaxPool) or ``reducemax`` (ReduceMax)."""
     rescore: bool = False
     """Float16 plans only: re-score the k found items in float32 from the ``items_f32`` and
     ``queries_f32`` inputs and re-sort them, so scores and order are float32's."""
-    items_major: bool = False
-    """Compute the [N, B] score matrix (items x queries) instead of [B, N], so the first block
-    max reads contiguous rows of B; only that level differs."""
 
     @property
     def main_items(self) -> int:
@@ -98,8 +93,6 @@ def plan_topk(
     k: int,
     factors: tuple[int, ...],
     float16: bool = False,
-    reduce: str = "maxpool",
-    items_major: bool = False,
     rescore: bool = False,
 ) -> TopKPlan:
     """The plan for top ``k`` over a catalog laid out by ``factors``: as many levels as keep at
@@ -114,25 +107,29 @@ def plan_topk(
             break
         width //= factor
         levels += 1
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
-    return TopKPlan(
-        num_items, dim, k, factors, levels, float16, reduce, rescore and float16, items_major
-    )
+    return TopKPlan(num_items, dim, k, factors, levels, float16, rescore and float16)
 
 
-def _topk(graph: Graph, values: str, k: str, prefix: str) -> tuple[str, str]:
+Blocked = Callable[[Graph, TopKPlan, str], tuple[str, str]]
+"""Builds the block-max pruning of a plan into a graph; returns (values, item ids)."""
+Gather = Callable[[Graph, str, str], str]
+"""Gathers the candidate scores of ``children`` [B, k * f] from the item scores."""
+
+
+def top_k(graph: Graph, values: str, k: str, prefix: str) -> tuple[str, str]:
+    """A TopK node over the last axis of ``values``; returns its (values, indices) outputs."""
     graph.add_node(Node("TopK", [values, k], [f"{prefix}_v", f"{prefix}_i"], {"axis": -1}))
     return f"{prefix}_v", f"{prefix}_i"
 
 
-def build_topk_graph(plan: TopKPlan) -> bytes:
+def build_topk_graph(plan: TopKPlan, blocked: Blocked | None = None) -> bytes:
     """The serialised ONNX model for ``plan``.
 
     Inputs: ``queries`` [B, dim]; ``items`` [main_items, dim] when the plan has factors and
     ``tail_items`` [tail_items, dim] when rows are left over; all float16 when
     ``plan.float16`` else float32. Outputs: ``scores`` [B, k] float32 (best first) and
-    ``indices`` [B, k] int64 (row numbers in the whole item matrix).
+    ``indices`` [B, k] int64 (row numbers in the whole item matrix). ``blocked`` replaces
+    the block-max pruning (benchmarks build their research variants with it).
     """
     elem = FLOAT16 if plan.float16 else FLOAT
     g = Graph(f"exact_top{plan.k}_{plan.kind}")
@@ -151,17 +148,17 @@ def build_topk_graph(plan: TopKPlan) -> bytes:
         scores = [g.add("Gemm", ["queries", n], f"{n}_scores", transB=1) for n in names]
         if len(scores) == 2:
             scores = [g.add("Concat", scores, "all_scores", axis=1)]
-        values, ids = _topk(g, scores[0], k, "top")
+        values, ids = top_k(g, scores[0], k, "top")
     else:
-        values, ids = _blocked(g, plan, k)
+        values, ids = (blocked or _blocked)(g, plan, k)
         if plan.tail_items:
             tail = g.add("Gemm", ["queries", "tail_items"], "tail_scores", transB=1)
             kt = g.const("k_tail", [min(plan.k, plan.tail_items)])
-            tail_v, tail_i = _topk(g, tail, kt, "tail_top")
+            tail_v, tail_i = top_k(g, tail, kt, "tail_top")
             tail_i = g.add("Add", [tail_i, g.const("tail_offset", [plan.main_items])], "tail_ids")
             merged_v = g.add("Concat", [values, tail_v], "merged_v", axis=1)
             merged_i = g.add("Concat", [ids, tail_i], "merged_i", axis=1)
-            values, pos = _topk(g, merged_v, k, "final")
+            values, pos = top_k(g, merged_v, k, "final")
             ids = g.add("GatherElements", [merged_i, pos], "final_ids", axis=1)
     if plan.rescore:
         g.inputs.append(("items_f32", FLOAT, [plan.num_items, plan.dim]))
@@ -170,7 +167,7 @@ def build_topk_graph(plan: TopKPlan) -> bytes:
         column = g.add("Unsqueeze", ["queries_f32", g.const("axis_2_q", [2])], "query_columns")
         exact = g.add("MatMul", [found, column], "exact_scores_3d")
         exact = g.add("Reshape", [exact, g.const("exact_shape", [0, -1])], "exact_scores")
-        values, pos = _topk(g, exact, k, "rescored")
+        values, pos = top_k(g, exact, k, "rescored")
         g.add("Identity", [values], "scores")
         g.add("GatherElements", [ids, pos], "indices", axis=1)
         return g.to_bytes()
@@ -181,21 +178,21 @@ def build_topk_graph(plan: TopKPlan) -> bytes:
 
 def _blocked(g: Graph, plan: TopKPlan, k: str) -> tuple[str, str]:
     """Nodes of the block-max pruning over the ``items`` input; returns (values, item ids)."""
-    width = plan.main_items
     factors = plan.factors[: plan.levels]
-    if plan.items_major:
-        levels = [g.add("Gemm", ["items", "queries"], "scores_0", transB=1)]
-        width //= factors[0]
-        by_item = _block_max_items_major(g, plan.reduce, levels[0], factors[0], width)
-        levels.append(g.add("Transpose", [by_item], "max_1", perm=[1, 0]))
-    else:
-        levels = [g.add("Gemm", ["queries", "items"], "scores_0", transB=1)]
+    levels = [g.add("Gemm", ["queries", "items"], "scores_0", transB=1)]
+    width = plan.main_items
     for level, factor in enumerate(factors, start=1):
-        if level == 1 and plan.items_major:
-            continue
         width //= factor
-        levels.append(_block_max(g, plan.reduce, levels[-1], factor, width, level))
-    values, winners = _topk(g, levels[-1], k, f"top_{len(factors)}")
+        levels.append(max_pool_blocks(g, levels[-1], factor, width, level))
+    return descend(g, levels, factors, k)
+
+
+def descend(
+    g: Graph, levels: list[str], factors: tuple[int, ...], k: str, gather: Gather | None = None
+) -> tuple[str, str]:
+    """TopK of the top level, then level by level down to the items, TopK of the children of
+    the k winners; ``gather`` reads the item level (default: GatherElements on axis 1)."""
+    values, winners = top_k(g, levels[-1], k, f"top_{len(factors)}")
     flat = g.const("flat_shape", [0, -1])
     unsqueeze_axes = g.const("axis_2", [2])
     for level in range(len(factors), 0, -1):
@@ -205,49 +202,19 @@ def _blocked(g: Graph, plan: TopKPlan, k: str) -> tuple[str, str]:
         start = g.add("Mul", [start, g.const(f"factor_{level}", [factor])], f"first_{level}")
         children = g.add("Add", [start, g.const(f"offsets_{level}", range(factor))], f"ch_{level}")
         children = g.add("Reshape", [children, flat], f"children_{below}")
-        if below == 0 and plan.items_major:
-            by_item = g.add("Transpose", [children], "children_by_item", perm=[1, 0])
-            picked = g.add("GatherElements", [levels[0], by_item], "cand_by_item", axis=0)
-            gathered = g.add("Transpose", [picked], f"cand_{below}", perm=[1, 0])
+        if below == 0 and gather is not None:
+            gathered = gather(g, levels[0], children)
         else:
             gathered = g.add("GatherElements", [levels[below], children], f"cand_{below}", axis=1)
-        values, pos = _topk(g, gathered, k, f"top_{below}")
+        values, pos = top_k(g, gathered, k, f"top_{below}")
         winners = g.add("GatherElements", [children, pos], f"winners_at_{below}", axis=1)
     return values, winners
 
 
-def _block_max(g: Graph, reduce: str, values: str, factor: int, width: int, level: int) -> str:
+def max_pool_blocks(g: Graph, values: str, factor: int, width: int, level: int) -> str:
     """[B, width] maxima of consecutive runs of ``factor`` entries of ``values`` [B, width * f]."""
-    out = f"max_{level}"
-    if reduce == "reducemax":
-        shape = g.const(f"shape_{level}", [0, width, factor])
-        grouped = g.add("Reshape", [values, shape], f"grouped_{level}")
-        g.add_node(Node("ReduceMax", [grouped], [out], {"keepdims": 0}, {"axes": [-1]}))
-        return out
     rows = g.add("Reshape", [values, g.const(f"rows_shape_{level}", [0, 1, -1])], f"rows_{level}")
     pooled = [f"pooled_{level}"]
     sizes = {"kernel_shape": [factor], "strides": [factor]}
     g.add_node(Node("MaxPool", [rows], pooled, {}, sizes))
-    return g.add("Reshape", [pooled[0], g.const(f"flat_{level}", [0, -1])], out)
-
-
-def _block_max_items_major(g: Graph, reduce: str, values: str, factor: int, width: int) -> str:
-    """[width, B] maxima of consecutive runs of ``factor`` rows of ``values`` [width * f, B]."""
-    if reduce == "reducemax":
-        shape = g.const("items_major_shape", [width, factor, -1])
-        grouped = g.add("Reshape", [values, shape], "items_major_grouped")
-        g.add_node(
-            Node("ReduceMax", [grouped], ["items_major_max"], {"keepdims": 0}, {"axes": [1]})
-        )
-        return "items_major_max"
-    image = g.add("Reshape", [values, g.const("image_shape", [1, 1, width * factor, -1])], "image")
-    sizes = {"kernel_shape": [factor, 1], "strides": [factor, 1]}
-    g.add_node(Node("MaxPool", [image], ["items_major_pooled"], {}, sizes))
-    shape = g.const("items_major_flat", [width, -1])
-    return g.add("Reshape", ["items_major_pooled", shape], "items_major_max")
-
-
-def build_naive_graph(num_items: int, dim: int, k: int, float16: bool = False) -> bytes:
-    """MatMul + one TopK over the whole catalog (input ``tail_items`` holds every item): the
-    baseline the blocked graph is measured against."""
-    return build_topk_graph(TopKPlan(num_items, dim, k, (), 0, float16))
+    return g.add("Reshape", [pooled[0], g.const(f"flat_{level}", [0, -1])], f"max_{level}")
