@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from benchmarks.serve.process import Server  # noqa: E402
-from ytrec_infer import Recommender  # noqa: E402
+from benchmarks.serve.process import Server
+from ytrec_infer import Recommender
 
 CHROME_FLAGS = (
     "--headless",
