@@ -21,7 +21,8 @@ import pytest
 
 pytest.importorskip("uvicorn")
 
-from benchmarks.serve.loadgen import read_response, recommend_bodies, request_bytes, run_load
+from benchmarks.serve.faults import chunked, exchange, faulty_requests, slow_clients_during_load
+from benchmarks.serve.loadgen import recommend_bodies, request_bytes, run_load
 from benchmarks.serve.process import Server, publish, serving
 from ytrec_infer import Recommender
 from ytrec_infer.serve.app import create_app
@@ -34,18 +35,10 @@ def rec(artifact_dir: Path) -> Recommender:
     return Recommender.load(artifact_dir)
 
 
-def raw(server: Server, data: bytes, timeout_s: float = 10.0) -> tuple[int, dict[str, Any]]:
+def raw(server: Server, data: bytes) -> tuple[int, dict[str, Any]]:
     """Send bytes as they are on a fresh connection; the status and JSON answer."""
-
-    async def exchange() -> tuple[int, dict[str, Any]]:
-        reader, writer = await asyncio.open_connection(server.host, server.port)
-        writer.write(data)
-        await writer.drain()
-        status, _, body = await read_response(reader, timeout_s)
-        writer.close()
-        return status, json.loads(body)
-
-    return asyncio.run(exchange())
+    status, body = asyncio.run(exchange(server.host, server.port, data))
+    return status, json.loads(body)
 
 
 def test_recommend_equals_the_in_process_call(server: Server, rec: Recommender) -> None:
@@ -62,6 +55,18 @@ def test_recommend_equals_the_in_process_call(server: Server, rec: Recommender) 
     assert batch["results"][1]["cold_start"] and batch["results"][0]["stage"] == "ranked"
     assert [r["item_id"] for r in batch["results"][2]["items"]] == list(
         rec.recommend([1, 2, 3]).item_ids
+    )
+
+
+def test_rules_act_over_http(server: Server, rec: Recommender) -> None:
+    allowed, exclude = list(range(1, 200)), [1, 2, 3]
+    body = {"history": [50, 172], "k": 10, "allowed": allowed, "exclude": exclude}
+    status, got = server.post("/recommend", body)
+    expected = rec.recommend([50, 172], k=10, allowed=allowed, exclude=exclude)
+    assert status == 200 and [r["item_id"] for r in got["items"]] == list(expected.item_ids)
+    status, batch = server.post("/recommend_batch", {"histories": [[50], []], "exclude": [100]})
+    assert status == 200 and all(
+        100 not in [r["item_id"] for r in result["items"]] for result in batch["results"]
     )
 
 
@@ -118,6 +123,8 @@ def test_catalog_schema_health_and_openapi(server: Server, rec: Recommender) -> 
             "true or false",
         ),
         ("/recommend", b'{"history": [50, 999999], "strict": true}', 422, "history", "999999"),
+        ("/recommend", b'{"history": [50], "exclude": "172"}', 422, "exclude", "JSON array"),
+        ("/recommend", b'{"history": [50], "allowed": [1, 1.5]}', 422, "allowed", "allowed[1]"),
         ("/recommend_batch", b'{"histories": [[1]], "users": []}', 422, "users", "1 objects"),
         ("/recommend_batch", b'{"histories": [[1], "2"]}', 422, "histories[1]", "JSON array"),
         (
@@ -143,36 +150,22 @@ def test_unknown_routes_and_methods_answer_json(server: Server) -> None:
     assert status == 405 and "GET /recommend" in got["error"]
 
 
+def test_faulty_requests_get_their_status(server: Server) -> None:
+    for name, (data, status) in faulty_requests(server.host, server.port, 65536).items():
+        assert raw(server, data)[0] == status, name
+
+
 def test_huge_bodies_are_refused(server: Server) -> None:
     declared = b"POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"
     status, got = raw(server, declared)  # refused from the header, before any body is sent
     assert status == 413 and "10000000 bytes" in got["error"]
-    chunk = b"x" * 40000
-    chunked = (
-        b"POST /recommend HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-        + (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 2
-        + b"0\r\n\r\n"
-    )
-    status, got = raw(server, chunked)  # no length given: counted while reading
+    status, got = raw(server, chunked("/recommend", 80000))  # counted while reading
     assert status == 413 and "65536" in got["error"]
 
 
 def test_slow_clients_time_out_without_stalling_others(server: Server) -> None:
-    async def scenario() -> tuple[list[int], Any]:
-        slow = []
-        for _ in range(10):  # each promises 100 bytes and sends 10
-            reader, writer = await asyncio.open_connection(server.host, server.port)
-            writer.write(b"POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
-            writer.write(b'{"history"')
-            slow.append((reader, writer))
-        bodies = recommend_bodies(range(1, 1001), 100, seed=1)
-        load = await run_load(server.host, server.port, bodies, 8)
-        answers = [(await read_response(reader, 5.0))[0] for reader, _ in slow]
-        for _, writer in slow:
-            writer.close()
-        return answers, load
-
-    answers, load = asyncio.run(scenario())
+    bodies = recommend_bodies(range(1, 1001), 100, seed=1)
+    answers, load = asyncio.run(slow_clients_during_load(server.host, server.port, 10, bodies, 8))
     assert load.failed == 0 and len(load.latencies) == 100
     assert max(load.latencies) < 1.0  # none waited for the slow bodies' 1 s timeout
     assert answers == [408] * 10

@@ -77,6 +77,11 @@ class ServerState:
             raise HttpError(503, "no model loaded yet; retry when /readyz answers 200")
         return self.serving.current
 
+    def exclusions(self, exclude: list[Any] | None) -> Any:
+        """A request's excluded ids plus the serving deny list."""
+        assert self.serving is not None
+        return self.serving.exclusions(exclude)
+
     async def compute(self, route: str, work: Callable[[], T]) -> T:
         """Run ``work`` on a worker thread, timing the wait (queue) and the work (model)."""
         submitted = perf_counter()
@@ -182,7 +187,8 @@ def create_app(options: ServeOptions, serving: ServingRecommender | None = None)
 
         def work() -> dict[str, Any]:
             try:
-                return rec.recommend(**arguments).to_dict()
+                exclude = state.exclusions(arguments.pop("exclude"))
+                return rec.recommend(**arguments, exclude=exclude).to_dict()
             except (TypeError, ValueError) as exc:
                 raise model_error(exc, RECOMMEND_FIELDS) from None
 
@@ -194,7 +200,9 @@ def create_app(options: ServeOptions, serving: ServingRecommender | None = None)
 
         def work() -> dict[str, Any]:
             try:
-                return {"results": [r.to_dict() for r in rec.recommend_batch(**arguments)]}
+                exclude = state.exclusions(arguments.pop("exclude"))
+                found = rec.recommend_batch(**arguments, exclude=exclude)
+                return {"results": [r.to_dict() for r in found]}
             except (TypeError, ValueError) as exc:
                 raise model_error(exc, BATCH_FIELDS) from None
 

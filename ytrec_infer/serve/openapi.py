@@ -63,6 +63,16 @@ def openapi_document(options: ServeOptions) -> dict[str, Any]:
             "description": "candidates retrieved for the ranker (default max(100, k))",
         },
         "exclude_history": {"type": "boolean", "default": True},
+        "exclude": {
+            "type": ["array", "null"],
+            "items": ITEM_ID,
+            "description": "ids never to return (applied inside retrieval)",
+        },
+        "allowed": {
+            "type": ["array", "null"],
+            "items": ITEM_ID,
+            "description": "the only ids to return (applied inside retrieval)",
+        },
     }
     listed: dict[str, Any] = {
         "stage": {"enum": ["ranked", "candidates", "popular"]},

@@ -30,8 +30,9 @@ class HttpError(Exception):
 
 
 MAX_CANDIDATES = 1000
-RECOMMEND_FIELDS = ("history", "k", "user", "n_candidates", "exclude_history", "strict")
-BATCH_FIELDS = ("histories", "users", "k", "n_candidates", "exclude_history")
+RULES = ("exclude", "allowed")
+RECOMMEND_FIELDS = ("history", "k", "user", "n_candidates", "exclude_history", "strict", *RULES)
+BATCH_FIELDS = ("histories", "users", "k", "n_candidates", "exclude_history", *RULES)
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -90,12 +91,18 @@ def _flag(body: Mapping[str, Any], name: str, default: bool) -> bool:
 
 
 def _common(body: Mapping[str, Any], options: ServeOptions) -> dict[str, Any]:
-    """``k``, ``n_candidates`` and ``exclude_history``, shared by single and batch requests."""
+    """``k``, ``n_candidates``, ``exclude_history`` and the rules ``exclude`` and ``allowed``
+    (arrays of ids, or null), shared by single and batch requests."""
     k = _integer(body, "k", 10, options.max_k)
+    rules = {name: body.get(name) for name in RULES}
+    for name, value in rules.items():
+        if value is not None:
+            _array(value, name)
     return {
         "k": k,
         "n_candidates": _integer(body, "n_candidates", max(100, k), MAX_CANDIDATES),
         "exclude_history": _flag(body, "exclude_history", True),
+        **rules,
     }
 
 
