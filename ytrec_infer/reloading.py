@@ -8,8 +8,11 @@ Requests always run on one complete :class:`Recommender`: each call reads the cu
 (a single attribute read, atomic in CPython) and uses it to the end, so a swap never mixes two
 models in one request and never drops one. :meth:`ServingRecommender.reload` runs on the
 caller's thread, off the request path: it resolves the newest published version, loads it
-(checksums, header and graph checks, ONNX schema, and the readiness check, which also warms
-every stage), and only then swaps it in. If anything fails the old model keeps serving, and the
+first in a child process bounded in time and memory (:mod:`ytrec_infer.load_probe`: a version
+that crashes, hangs or exhausts memory is refused without harming this process, and never
+blocks a good version published after it), then here (checksums, header and graph checks,
+ONNX schema, and the readiness check, which also warms every stage), and only then swaps it
+in. If anything fails the old model keeps serving, and the
 error is returned, logged and kept in :attr:`ServingRecommender.last_error`.
 """
 
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ytrec_infer import load_probe
 from ytrec_infer.artifact import MANIFEST
 from ytrec_infer.loading import LoadOptions, choose_options
 from ytrec_infer.recommender import History, ItemIds, Recommender
@@ -82,10 +86,15 @@ class ServingRecommender:
         float16: bool | None = None,
         *,
         options: LoadOptions | None = None,
+        probe_timeout_s: float | None = load_probe.TIMEOUT_S,
     ) -> None:
         self.root = Path(root)
         self.options = choose_options(options, providers, threads, device, retrieval, float16)
         """How every version is loaded, the first and each reload alike."""
+        self.probe_timeout_s = probe_timeout_s
+        """Time bound of the bounded child-process load each reload runs first
+        (:mod:`ytrec_infer.load_probe`); None loads new versions in this process directly."""
+        self._refused: tuple[Path, str] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -103,7 +112,8 @@ class ServingRecommender:
     def current(self) -> Recommender:
         """The model serving now (keep the reference for a multi-call job on one model).
 
-        >>> serving.current.num_items > 0
+        >>> model = serving.current  # stays the same object even if a reload swaps meanwhile
+        >>> model.manifest.root == serving.version
         True
         """
         return self._current
@@ -258,12 +268,18 @@ class ServingRecommender:
                 fingerprint = _fingerprint(folder)
                 if fingerprint == self._fingerprint:
                     return ReloadOutcome(False, self.version)
+                if fingerprint == self._refused:  # probed and refused: not again every tick
+                    return ReloadOutcome(False, self.version, self.last_error)
+                if self.probe_timeout_s is not None:
+                    self._refused = fingerprint
+                    load_probe.probe(folder, self.options, self.probe_timeout_s)
                 fresh = self._load(folder)
             except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
                 self.last_error = exc
                 log.error("reload of %s failed; still serving %s: %s", self.root, self.version, exc)
                 return ReloadOutcome(False, self.version, exc)
             self._current, self._fingerprint = fresh, fingerprint
+            self._refused = None
             self.last_error = None
             log.info("now serving %s", folder)
             return ReloadOutcome(True, folder)
