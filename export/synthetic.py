@@ -119,10 +119,10 @@ def synthetic_models(
     return tower.eval(), ranker.eval()
 
 
-def _user_feeds(
+def user_feeds(
     schema: FeatureSchema, histories: np.ndarray, users: list[dict[str, object]]
 ) -> dict[str, torch.Tensor]:
-    """The user tower's inputs in torch, built as the runtime builds them."""
+    """The torch user tower's inputs for a batch of histories and users (benchmarks use it too)."""
     encoded = [encode_user(user, schema) for user in users]
     feeds = request_feeds(list(histories), encoded, schema.max_history)
     return {name: torch.from_numpy(feeds[name]) for name in names.TOWER_INPUTS}
@@ -143,7 +143,7 @@ def _check_parity(
         vector = rec.embed(request)
         codes, scores = rec.retrieve(request, vector, 100, exclude_history=True)
         logits = rec.score(request, codes, scores)
-        feeds = _user_feeds(rec.schema, history[None], [user])
+        feeds = user_feeds(rec.schema, history[None], [user])
         with torch.inference_mode():
             torch_vector = tower(**feeds)[0].numpy()
             torch_logits = ranker(
@@ -173,12 +173,11 @@ def build(
     histories = synthetic_histories(catalog, HELD_OUT_USERS, min(HISTORY_LENGTH, num_items), rng)
     users = synthetic_users(HELD_OUT_USERS, rng)
     with torch.inference_mode():
-        queries = tower(**_user_feeds(schema, histories, users)).numpy()
+        queries = tower(**user_feeds(schema, histories, users)).numpy()
     with bundle.staging(out) as folder:
         arrays = CatalogArrays(
             catalog.item_ids,
             catalog.item_vectors,
-            catalog.item_features,
             catalog.feature_names,
             catalog.popularity,
             catalog.titles(),
