@@ -8,13 +8,27 @@ imports stay inside each command, so ``ytrec --help`` stays fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from ytrec_infer import ArtifactError
 from ytrec_infer.cli import setup_logging
 from ytrec_infer.errors import SchemaError
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _table_option(name: str, help_text: str) -> Callable[[F], F]:
+    """``--items`` / ``--users``: an existing table file, optional."""
+    option: Callable[[F], F] = click.option(
+        name, type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+        help=help_text,
+    )
+    return option
 
 
 @click.group()
@@ -56,17 +70,11 @@ def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
     help="A dataset name (movielens-100k, after `ytrec data fetch`), a dataset folder, or your "
     "own interaction log: a CSV/Parquet file of user, item, timestamp[, rating].",
 )
-@click.option(
-    "--items",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With a log file: item table (item, and optional title, year, genres as a|b|c).",
+@_table_option(
+    "--items", "With a log file: item table (item, and optional title and feature columns)."
 )
-@click.option(
-    "--users",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With a log file: user table (user, and optional age, gender, occupation, zip_code).",
+@_table_option(
+    "--users", "With a log file: user table (user, and feature columns such as country, age)."
 )
 @click.option(
     "--features",
@@ -187,17 +195,9 @@ def train(
 @click.option(
     "--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on."
 )
-@click.option(
-    "--items",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With a log file: the item table it was trained with.",
-)
-@click.option(
-    "--users",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With a log file: the user table it was trained with (its features are passed).",
+@_table_option("--items", "With a log file: the item table it was trained with.")
+@_table_option(
+    "--users", "With a log file: the user table it was trained with (its features are passed)."
 )
 @click.option(
     "--split",
