@@ -494,7 +494,14 @@ def _ranker_logits(extra: int) -> Callable[[object, object], None]:
 
 
 def _fill(key: str, value: float) -> Callable[[Path], None]:
-    return lambda f: _edit_manifest(f, lambda m: m["features"][key].update(fill=value))
+    """A fill value of the built-in ``seconds_since_last`` or of the user feature ``key``."""
+
+    def edit(manifest: dict) -> None:
+        features = manifest["features"]
+        named = [f for f in features["user"] if f["name"] == key]
+        (named[0] if named else features[key]).update(fill=value)
+
+    return lambda f: _edit_manifest(f, edit)
 
 
 HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
@@ -549,7 +556,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
         "'index.ef_search' is -5",
     ),
     "hostile: symlinked manifest.json": (_symlinked_manifest, False, "symbolic link"),
-    "hostile: age fill 1e30 (NaN user vectors)": (_fill("age", 1e30), False, "age.fill"),
+    "hostile: age fill 1e30 (NaN user vectors)": (_fill("age", 1e30), False, "'age': fill 1e+30"),
     "hostile: negative gap fill": (_fill("seconds_since_last", -1.0), False, "seconds_since_last.fill"),
     "hostile: NaN in one row of a network's item table": (
         _onnx_edit(RANKER, _nan_item_row),
