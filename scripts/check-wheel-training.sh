@@ -24,7 +24,7 @@ cd "$work"
 "$bin/python" -c "
 from pathlib import Path
 from ytrec_trainers.synthetic_log import write_own_log
-write_own_log(Path('data'), num_users=200, num_items=80)"
+write_own_log(Path('data'), num_users=300, num_items=150)"
 "$bin/ytrec" train --data data/log.csv --items data/items.csv --users data/users.csv \
   --features data/features.json --out art --preset small --quiet
 "$bin/python" - <<'PY'
