@@ -201,7 +201,8 @@ def upper_level_depths(path: Path, header: HnswHeader, words: np.ndarray) -> np.
 
 def _level_within(levels: np.ndarray) -> np.ndarray:
     """For every upper-level link list, element by element, its level minus one (0, 1, ...)."""
-    within: np.ndarray = np.arange(int(levels.sum())) - np.repeat(np.cumsum(levels) - levels, levels)
+    starts = np.repeat(np.cumsum(levels) - levels, levels)
+    within: np.ndarray = np.arange(int(levels.sum())) - starts
     return within
 
 

@@ -179,7 +179,8 @@ class _Scan:
         if domain not in DEFAULT_DOMAINS:
             raise _Refused(f"operator {op!r} of domain {domain!r} is not allowed")
         if op not in ALLOWED_OPS:
-            raise _Refused(f"operator {op!r} is not allowed (allowed: {', '.join(sorted(ALLOWED_OPS))})")
+            allowed = ", ".join(sorted(ALLOWED_OPS))
+            raise _Refused(f"operator {op!r} is not allowed (allowed: {allowed})")
 
     def attribute(self, data: memoryview, op: str) -> None:
         for number, _, value in _fields(data):

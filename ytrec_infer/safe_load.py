@@ -122,7 +122,8 @@ def _depth(value: Any) -> int:
             deepest = max(deepest, depth)
             if depth <= MAX_JSON_DEPTH:
                 children = item.values() if isinstance(item, dict) else item
-                stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+                nested = (child for child in children if isinstance(child, (dict, list)))
+                stack.extend((child, depth + 1) for child in nested)
     return deepest
 
 
