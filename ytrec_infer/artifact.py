@@ -34,7 +34,6 @@ RANKER = "ranker.onnx"
 INDEX = "items.hnsw"
 ITEM_IDS = "item_ids.npy"
 ITEM_VECTORS = "item_vectors.npy"
-ITEM_FEATURES = "item_features.npy"
 POPULARITY = "popularity.npy"
 TITLES = "titles.json"
 

@@ -109,7 +109,8 @@ class ServingRecommender:
     def current(self) -> Recommender:
         """The model serving now (keep the reference for a multi-call job on one model).
 
-        >>> serving.current.num_items > 0
+        >>> model = serving.current  # stays the same object even if a reload swaps meanwhile
+        >>> model.manifest.root == serving.version
         True
         """
         return self._current
