@@ -15,6 +15,7 @@ block of loading code into an ``ArtifactError``.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -151,11 +152,22 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON
     return value
 
 
+def _read_into(handle: io.RawIOBase, view: memoryview) -> int:
+    """Fill ``view`` from the unbuffered file ``handle`` (one copy, no temporary); bytes read."""
+    got = 0
+    while got < len(view):
+        count = handle.readinto(view[got:])
+        if not count:
+            break
+        got += count
+    return got
+
+
 def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
     """A ``.npy`` array read into memory (no pickle, no memory map), checked for dtype and rank,
     and with its header's shape checked against the file size before anything is allocated."""
     fd = open_regular(path)
-    with artifact_errors(path), os.fdopen(fd, "rb") as handle:
+    with artifact_errors(path), os.fdopen(fd, "rb", buffering=0) as handle:
         try:
             version = npy_format.read_magic(handle)
             if version == (1, 0):
@@ -176,8 +188,8 @@ def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
                 f"header says shape {shape} ({count * found.itemsize} bytes) but the file holds "
                 f"{available} bytes of data",
             )
-        array = np.fromfile(handle, dtype=found, count=count)
-        if array.size != count:
+        array = np.empty(count, dtype=found)
+        if _read_into(handle, array.data.cast("B")) != array.nbytes:
             raise ArtifactError(path, "is shorter than its header says (changed while read?)")
     array.flags.writeable = False
     return array.reshape(shape)
