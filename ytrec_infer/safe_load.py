@@ -115,16 +115,21 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, walked iteratively (no recursion to exhaust)."""
+    """Nesting depth of parsed JSON, walked iteratively (no recursion to exhaust); a list of
+    scalars (a million titles) is passed over in one C-level pass of ``map(type, ...)``."""
+    if not isinstance(value, (dict, list)):
+        return 0
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                children = item.values() if isinstance(item, dict) else item
-                nested = (child for child in children if isinstance(child, (dict, list)))
-                stack.extend((child, depth + 1) for child in nested)
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            continue
+        children = item.values() if isinstance(item, dict) else item
+        if not {dict, list} & set(map(type, children)):
+            continue
+        nested = (child for child in children if isinstance(child, (dict, list)))
+        stack.extend((child, depth + 1) for child in nested)
     return deepest
 
 
