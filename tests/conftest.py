@@ -43,3 +43,25 @@ def trained(ml100k: Path, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def artifact_dir(trained) -> Path:
     return trained.artifact
+
+
+@pytest.fixture(scope="session")
+def serve_root(artifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root of published versions holding one copy of the session's artifact (v000001)."""
+    pytest.importorskip("uvicorn")
+    from benchmarks.serve.process import publish
+
+    root = tmp_path_factory.mktemp("serve") / "root"
+    root.mkdir()
+    publish(root, artifact_dir)
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(serve_root: Path):
+    """``ytrec serve`` on the root, reloading every 0.2 s, with small limits for the tests."""
+    from benchmarks.serve.process import serving
+
+    options = "--reload-interval 0.2 --body-timeout 1 --max-body-bytes 65536 --max-k 50"
+    with serving(serve_root, *options.split(), "--max-batch", "64") as running:
+        yield running

@@ -22,12 +22,14 @@ from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import Retriever
+from ytrec_infer.retrieval.rules import NO_RULES, Rules, search_with_rules
 from ytrec_infer.validation import flag, item_id_array, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
 History = Sequence[int] | np.ndarray
+ItemIds = Sequence[int] | np.ndarray
 BATCH_CHUNK = 256
 """Users per network call in :meth:`Recommender.recommend_batch`: past a few hundred rows the
 calls are no faster per user, and 100,000 users x 100 candidates in one call needed 5.8 GB."""
@@ -201,18 +203,59 @@ class Recommender:
         vector: np.ndarray = checked(output, shape, "user vector", self._user_tower.path)[0]
         return vector
 
+    def rules(self, exclude: ItemIds | None = None, allowed: ItemIds | None = None) -> Rules:
+        """Per-request rules as codes: ids never to return, and the only ids allowed.
+
+        Ids not in the catalog are ignored (they could not be returned anyway).
+
+        >>> rules = rec.rules(exclude=[1, 2, 999999], allowed=[1, 5, 7])
+        >>> rules.exclude.tolist(), rules.pool().tolist()
+        ([1, 2], [5, 7])
+        """
+        if exclude is None and allowed is None:
+            return NO_RULES
+        excluded = (
+            np.zeros(0, np.int64)
+            if exclude is None
+            else np.unique(self.catalog.codes(item_id_array(exclude, "exclude"))[0])
+        )
+        permitted = (
+            None
+            if allowed is None
+            else np.unique(self.catalog.codes(item_id_array(allowed, "allowed"))[0])
+        )
+        return Rules(excluded, permitted)
+
+    def _with_history(self, request: Request, exclude_history: bool, rules: Rules) -> Rules:
+        """The rules plus, when asked, the request's own history as excluded codes."""
+        if not exclude_history or not len(request.codes):
+            return rules
+        return Rules(np.union1d(request.codes, rules.exclude), rules.allowed)
+
     def retrieve(
-        self, request: Request, vector: np.ndarray, n: int, exclude_history: bool
+        self,
+        request: Request,
+        vector: np.ndarray,
+        n: int,
+        exclude_history: bool,
+        rules: Rules = NO_RULES,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Stage 2: top ``n`` candidate codes and inner-product scores from the index.
+        """Stage 2: top ``n`` candidate codes and inner-product scores from the index, under
+        ``rules`` (see :meth:`rules`).
 
         >>> request = rec.prepare([50, 172])
         >>> codes, scores = rec.retrieve(request, rec.embed(request), 5, exclude_history=True)
         >>> len(codes), bool(scores[0] >= scores[-1])
         (5, True)
         """
-        exclude = request.codes if exclude_history else request.codes[:0]
-        codes, scores = self._retriever.search(vector, n, exclude)
+        if rules is NO_RULES:
+            exclude = request.codes if exclude_history else request.codes[:0]
+            codes, scores = self._retriever.search(vector, n, exclude)
+        else:
+            joined = self._with_history(request, exclude_history, rules)
+            codes, scores = search_with_rules(
+                self._retriever, self._item_vectors, vector, n, joined
+            )
         return codes, checked(scores, codes.shape, "retrieval scores", self._index_path)
 
     def score(
@@ -253,8 +296,13 @@ class Recommender:
             for fields in zip(ids, values, titles, retrieval_values, ranker_values, strict=True)
         )
 
-    def _popular(self, request: Request, k: int, exclude_history: bool) -> Recommendations:
-        keep = ~np.isin(self._popular_codes, request.codes) if exclude_history else slice(None)
+    def _popular(
+        self, request: Request, k: int, exclude_history: bool, rules: Rules = NO_RULES
+    ) -> Recommendations:
+        rules = self._with_history(request, exclude_history, rules)
+        keep = ~np.isin(self._popular_codes, rules.exclude)
+        if rules.allowed is not None:
+            keep &= np.isin(self._popular_codes, rules.allowed)
         codes, shares = self._popular_codes[keep][:k], self._popular_share[keep][:k]
         return Recommendations(
             self._records(codes, shares, None, None), "popular", True, request.unknown_ids
@@ -268,6 +316,8 @@ class Recommender:
         n_candidates: int = 100,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
         """The top ``k`` items for a user whose history (catalog ids, oldest first) is given.
 
@@ -277,23 +327,29 @@ class Recommender:
         most popular items with ``cold_start=True``. Unknown ids are skipped and listed in
         ``unknown_ids`` (``strict=True`` raises :class:`UnknownItemError` instead). ``user``
         may give ``age``, ``gender``, ``occupation``, ``zip_code``, ``seconds_since_last``.
+        ``exclude`` (ids never to return) and ``allowed`` (the only ids to return) act inside
+        retrieval, so ``k`` items come back whenever ``k`` items pass them
+        (:mod:`ytrec_infer.retrieval.rules`).
 
         >>> top = rec.recommend([50, 172, 181], k=3, user={"age": 25, "gender": "F"})
         >>> len(top), top.cold_start, 50 in top.item_ids
         (3, False, False)
         >>> rec.recommend([], k=2).stage  # no known history: the most popular items
         'popular'
+        >>> sorted(rec.recommend([50], k=2, allowed=[1, 2, 3], exclude=[2]).item_ids.tolist())
+        [1, 3]
         """
         k = positive_int(k, "k", self.num_items)
         n_candidates = positive_int(n_candidates, "n_candidates", self.num_items)
         if k > n_candidates:
             raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
         exclude_history = flag(exclude_history, "exclude_history")
+        rules = self.rules(exclude, allowed)
         request = self.prepare(history, user, strict)
         if not len(request.codes):
-            return self._popular(request, k, exclude_history)
+            return self._popular(request, k, exclude_history, rules)
         vector = self.embed(request)
-        codes, retrieval = self.retrieve(request, vector, n_candidates, exclude_history)
+        codes, retrieval = self.retrieve(request, vector, n_candidates, exclude_history, rules)
         logits = self.score(request, codes, retrieval)
         top = np.argsort(-logits, kind="stable")[:k]
         records = self._records(codes[top], logits[top], retrieval[top], logits[top])
@@ -306,13 +362,16 @@ class Recommender:
         users: Sequence[Mapping[str, Any] | None] | None = None,
         n_candidates: int = 100,
         exclude_history: bool = True,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> list[Recommendations]:
         """:meth:`recommend` for many users: one user-tower call, one retrieval call and one
         ranker call per chunk of :data:`BATCH_CHUNK` users (per distinct candidate count), so
         the networks' memory stays that of one chunk however many users are passed.
 
-        ``users`` (optional) gives each user's attributes, aligned with ``histories``. Results
-        equal those of :meth:`recommend` per user, up to ties and float rounding.
+        ``users`` (optional) gives each user's attributes, aligned with ``histories``;
+        ``exclude`` and ``allowed`` apply to every user. Results equal those of
+        :meth:`recommend` per user, up to ties and float rounding.
 
         >>> [len(r) for r in rec.recommend_batch([[50, 172], [1, 2, 3]], k=5)]
         [5, 5]
@@ -322,6 +381,7 @@ class Recommender:
         if k > n_candidates:
             raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
         exclude_history = flag(exclude_history, "exclude_history")
+        rules = self.rules(exclude, allowed)
         if isinstance(histories, (str, bytes)) or not isinstance(histories, Sequence | np.ndarray):
             raise TypeError("histories must be a sequence of histories (lists of item ids)")
         if users is None:
@@ -332,7 +392,7 @@ class Recommender:
         results: list[Recommendations | None] = [None] * len(requests)
         warm = [i for i, r in enumerate(requests) if len(r.codes)]
         for i in set(range(len(requests))) - set(warm):
-            results[i] = self._popular(requests[i], k, exclude_history)
+            results[i] = self._popular(requests[i], k, exclude_history, rules)
         for start in range(0, len(warm), BATCH_CHUNK):
             chunk = warm[start : start + BATCH_CHUNK]
             batch = [requests[i] for i in chunk]
@@ -343,14 +403,36 @@ class Recommender:
                 "user vectors",
                 self._user_tower.path,
             )
-            excludes = [r.codes if exclude_history else r.codes[:0] for r in batch]
             found = [
                 (codes, checked(scores, codes.shape, "retrieval scores", self._index_path))
-                for codes, scores in self._retriever.search_many(vectors, n_candidates, excludes)
+                for codes, scores in self._search_batch(
+                    batch, vectors, n_candidates, exclude_history, rules
+                )
             ]
             for i, ranked in zip(chunk, self._rank_batch(feeds, found, k)):
                 results[i] = Recommendations(ranked, "ranked", False, requests[i].unknown_ids)
         return [r for r in results if r is not None]
+
+    def _search_batch(
+        self,
+        batch: Sequence[Request],
+        vectors: np.ndarray,
+        n: int,
+        exclude_history: bool,
+        rules: Rules,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Stage one for a batch: one retriever call, or one rule-aware search per row when an
+        allowed set restricts it."""
+        if rules.allowed is not None:
+            return [
+                self.retrieve(request, vector, n, exclude_history, rules)
+                for request, vector in zip(batch, vectors)
+            ]
+        excludes = [
+            np.concatenate([r.codes, rules.exclude]) if exclude_history else rules.exclude
+            for r in batch
+        ]
+        return self._retriever.search_many(vectors, n, excludes)
 
     def _batch_feeds(self, requests: Sequence[Request]) -> dict[str, np.ndarray]:
         """The networks' user inputs for many requests, one row each."""
@@ -396,8 +478,11 @@ class Recommender:
         user: Mapping[str, Any] | None = None,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
-        """Stage one alone: the ``n`` nearest items to the user vector, by inner product.
+        """Stage one alone: the ``n`` nearest items to the user vector, by inner product, under
+        the rules ``exclude`` and ``allowed`` (as in :meth:`recommend`).
 
         >>> found = rec.candidates([50, 172, 181], n=100)
         >>> len(found), found.stage, found[0].ranker_score is None
@@ -405,10 +490,12 @@ class Recommender:
         """
         n = positive_int(n, "n", self.num_items)
         exclude_history = flag(exclude_history, "exclude_history")
+        rules = self.rules(exclude, allowed)
         request = self.prepare(history, user, strict)
         if not len(request.codes):
-            return self._popular(request, n, exclude_history)
-        codes, retrieval = self.retrieve(request, self.embed(request), n, exclude_history)
+            return self._popular(request, n, exclude_history, rules)
+        vector = self.embed(request)
+        codes, retrieval = self.retrieve(request, vector, n, exclude_history, rules)
         return Recommendations(
             self._records(codes, retrieval, retrieval, None),
             "candidates",

@@ -32,8 +32,9 @@ from ytrec_infer.load_probe import TIMEOUT_S as PROBE_TIMEOUT_S
 from ytrec_infer.load_probe import probe
 from ytrec_infer.artifact import MANIFEST
 from ytrec_infer.loading import LoadOptions, choose_options
-from ytrec_infer.recommender import History, Recommender
+from ytrec_infer.recommender import History, ItemIds, Recommender
 from ytrec_infer.results import Recommendations
+from ytrec_infer.validation import item_id_array
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ class ServingRecommender:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.last_error: Exception | None = None
+        self._denied = np.zeros(0, np.int64)
+        self._deny_lock = threading.Lock()  # not the reload lock: a reload may take seconds
         folder = resolve(self.root)
         self._fingerprint = _fingerprint(folder)  # taken first: a later change is then seen
         self._current = self._load(folder)
@@ -125,6 +128,52 @@ class ServingRecommender:
         """
         return self._current.manifest.root
 
+    @property
+    def denied(self) -> np.ndarray:
+        """The ids no request gets back, whatever it asks (see :meth:`deny`).
+
+        >>> serving.denied.tolist()
+        []
+        """
+        return self._denied
+
+    def deny(self, item_ids: ItemIds) -> None:
+        """Never return these ids again (an item taken down), from the next request on, on
+        this version and every reloaded one; no reload needed.
+
+        >>> serving.deny([181])
+        >>> 181 in serving.recommend([50, 172], k=20).item_ids
+        False
+        >>> serving.restore([181])
+        """
+        with self._deny_lock:
+            self._denied = np.union1d(self._denied, item_id_array(item_ids, "item_ids"))
+
+    def restore(self, item_ids: ItemIds) -> None:
+        """Take ids off the deny list again.
+
+        >>> serving.deny([1, 2]); serving.restore([1]); serving.denied.tolist()
+        [2]
+        >>> serving.restore([2])
+        """
+        with self._deny_lock:
+            self._denied = np.setdiff1d(self._denied, item_id_array(item_ids, "item_ids"))
+
+    def exclusions(self, exclude: ItemIds | None = None) -> ItemIds | None:
+        """A request's ``exclude`` ids plus the deny list: what the request methods pass on
+        (for callers that use :attr:`current` directly, as a server does).
+
+        >>> serving.deny([7]); serving.exclusions([5]).tolist()
+        [7, 5]
+        >>> serving.restore([7])
+        """
+        denied = self._denied
+        if not len(denied):
+            return exclude
+        if exclude is None:
+            return denied
+        return np.concatenate([denied, item_id_array(exclude, "exclude")])
+
     def recommend(
         self,
         history: History,
@@ -133,13 +182,24 @@ class ServingRecommender:
         n_candidates: int = 100,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
-        """:meth:`Recommender.recommend` on the current model.
+        """:meth:`Recommender.recommend` on the current model, never returning denied ids.
 
         >>> serving.recommend([50, 172, 181], k=3).stage
         'ranked'
         """
-        return self._current.recommend(history, k, user, n_candidates, exclude_history, strict)
+        return self._current.recommend(
+            history,
+            k,
+            user,
+            n_candidates,
+            exclude_history,
+            strict,
+            self.exclusions(exclude),
+            allowed,
+        )
 
     def recommend_batch(
         self,
@@ -148,13 +208,18 @@ class ServingRecommender:
         users: Sequence[Mapping[str, Any] | None] | None = None,
         n_candidates: int = 100,
         exclude_history: bool = True,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> list[Recommendations]:
-        """:meth:`Recommender.recommend_batch` on the current model (one model for the batch).
+        """:meth:`Recommender.recommend_batch` on the current model (one model for the batch),
+        never returning denied ids.
 
         >>> [len(r) for r in serving.recommend_batch([[50, 172], [1, 2, 3]], k=4)]
         [4, 4]
         """
-        return self._current.recommend_batch(histories, k, users, n_candidates, exclude_history)
+        return self._current.recommend_batch(
+            histories, k, users, n_candidates, exclude_history, self.exclusions(exclude), allowed
+        )
 
     def candidates(
         self,
@@ -163,13 +228,17 @@ class ServingRecommender:
         user: Mapping[str, Any] | None = None,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
-        """:meth:`Recommender.candidates` on the current model.
+        """:meth:`Recommender.candidates` on the current model, never returning denied ids.
 
         >>> len(serving.candidates([50, 172, 181], n=20))
         20
         """
-        return self._current.candidates(history, n, user, exclude_history, strict)
+        return self._current.candidates(
+            history, n, user, exclude_history, strict, self.exclusions(exclude), allowed
+        )
 
     def rank(
         self,
