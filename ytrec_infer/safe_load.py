@@ -157,7 +157,7 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON
     return value
 
 
-def _read_into(handle: io.RawIOBase, view: memoryview) -> int:
+def read_into(handle: io.RawIOBase, view: memoryview) -> int:
     """Fill ``view`` from the unbuffered file ``handle`` (one copy, no temporary); bytes read."""
     got = 0
     while got < len(view):
@@ -194,7 +194,7 @@ def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
                 f"{available} bytes of data",
             )
         array = np.empty(count, dtype=found)
-        if _read_into(handle, array.data.cast("B")) != array.nbytes:
+        if read_into(handle, array.data.cast("B")) != array.nbytes:
             raise ArtifactError(path, "is shorter than its header says (changed while read?)")
     array.flags.writeable = False
     return array.reshape(shape)
