@@ -501,6 +501,15 @@ def _ranker_logits(extra: int) -> Callable[[object, object], None]:
     return change
 
 
+def _huge_sample(folder: Path) -> None:
+    """A replay request as large as the sample file allows (the ranker on 200,000 rows)."""
+    sample = json.loads((folder / READINESS).read_text())
+    sample["candidates"] = sample["candidates"] * 2000
+    sample["retrieval_scores"] = sample["retrieval_scores"] * 2000
+    sample["logits"] = sample["logits"] * 2000
+    (folder / READINESS).write_text(json.dumps(sample))
+
+
 def _fill(key: str, value: float) -> Callable[[Path], None]:
     return lambda f: _edit_manifest(f, lambda m: m["features"][key].update(fill=value))
 
@@ -539,6 +548,11 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
         lambda f: _edit_manifest(f, lambda m: m["readiness"].update(atol=1e9)),
         False,
         "'readiness.atol'",
+    ),
+    "hostile: readiness sample of 200,000 candidates": (
+        _huge_sample,
+        True,
+        "readiness.json: is not a valid readiness sample (more than 1000 candidates",
     ),
     "hostile: JSON nested 40 deep": (_deep_json(40), False, "nests deeper than"),
     "hostile: JSON nested 100,000 deep (RecursionError)": (_deep_json_raw, False, "manifest.json"),
