@@ -199,7 +199,8 @@ class Recommender:
         1.0
         """
         output = self._user_tower.run(request.feeds)
-        vector: np.ndarray = checked(output, (1, self._dim), "user vector", self._user_tower.path)[0]
+        shape = (1, self._dim)
+        vector: np.ndarray = checked(output, shape, "user vector", self._user_tower.path)[0]
         return vector
 
     def rules(self, exclude: ItemIds | None = None, allowed: ItemIds | None = None) -> Rules:
