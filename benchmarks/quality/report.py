@@ -50,19 +50,70 @@ def _baseline_rows(
     return rows
 
 
+def _training(runs: list[dict[str, Any]], seconds_key: str) -> tuple[str, str]:
+    """The epochs column (kept / run, mean over seeds; early-stopped models only) and the
+    mean training seconds per seed."""
+    epochs = "–"
+    if runs and "best_epoch" in runs[0]:
+        best = sum(r["best_epoch"] for r in runs) / len(runs)
+        ran = sum(r["epochs_run"] for r in runs) / len(runs)
+        epochs = f"{best:.0f} / {ran:.0f}"
+    seconds = [r[seconds_key] for r in runs if seconds_key in r]
+    return epochs, f"{sum(seconds) / len(seconds):.0f}" if seconds else "–"
+
+
 def main_table(main: dict[str, Any], split: str) -> str:
-    """Mean ± standard deviation over seeds of every list on one split."""
+    """Mean ± standard deviation over seeds of every list on one split, with each method's
+    epochs (best / run, for early-stopped baselines) and training seconds per seed."""
     head = "| list | " + " | ".join(c for c, _ in COLUMNS)
-    head += " | Recall@50 | Recall@100 | coverage@10 |\n|---|" + "---|" * (len(COLUMNS) + 3)
-    lines = [head]
-    for name, values in _model_rows(main["runs"], split) + _baseline_rows(main["baselines"], split):
+    head += " | Recall@50 | Recall@100 | coverage@10 | epochs | train s |\n|---|"
+    lines = [head + "---|" * (len(COLUMNS) + 5)]
+    model_time = _training(main["runs"], "train_export_seconds")
+    rows = [(name, values, model_time) for name, values in _model_rows(main["runs"], split)]
+    rows += [
+        (name, values, _training(main["baselines"][name]["runs"], "seconds"))
+        for name, values in _baseline_rows(main["baselines"], split)
+    ]
+    for name, values, (epochs, seconds) in rows:
         cells = [_cell(values[key]) for _, key in COLUMNS]
         cells += [
             _cell(values[key]) if key in values else "–"
             for key in ("candidate_recall@50", "candidate_recall@100")
         ]
-        cells.append(_cell(values["coverage@10"]))
+        cells += [_cell(values["coverage@10"]), epochs, seconds]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def convergence_table(baselines: dict[str, Any]) -> str:
+    """Per early-stopped baseline and seed: the kept epoch, the epochs run, the best validation
+    NDCG@10 and the mean and range of the last ``patience`` epochs (a flat tail = converged)."""
+    lines = [
+        "| baseline | seed | best epoch | epochs run | best valid NDCG@10 "
+        "| last epochs: mean | last epochs: range | train s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in baselines.items():
+        for run in entry["runs"]:
+            if "best_epoch" not in run:
+                break
+            lines.append(
+                f"| {name} | {run['seed']} | {run['best_epoch']} | {run['epochs_run']} "
+                f"| {run['best_valid_ndcg@10']:.4f} | {run['tail_valid_ndcg@10_mean']:.4f} "
+                f"| {run['tail_valid_ndcg@10_range']:.4f} | {run['seconds']:.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def grid_table(baselines: dict[str, Any]) -> str:
+    """Every grid point of the early-stopped baselines with its validation NDCG@10 (tuning seed)."""
+    lines = ["| baseline | setting | valid NDCG@10 | best epoch / run | train s |", "|---|---|---|---|---|"]
+    for name, entry in baselines.items():
+        for point in entry.get("grid", []):
+            lines.append(
+                f"| {name} | {point['params']} | {point['valid_ndcg@10']:.4f} "
+                f"| {point['best_epoch']} / {point['epochs_run']} | {point['seconds']:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -101,7 +152,7 @@ def _checks_text(result: dict[str, Any]) -> str:
     lines = ["| check (test split, through the artifact) | value | passes |", "|---|---|---|"]
     for name, c in result["beats_baselines"].items():
         lines.append(
-            f"| two-stage beats {name} by > 2 std | +{c['margin']:.4f} "
+            f"| two-stage beats {name} by > 2 std | {c['margin']:+.4f} "
             f"({c['margin_in_std']:.1f} std) | {'yes' if c['passes'] else 'no'} |"
         )
     loss = result["hnsw_relative_recall@100_loss"]
@@ -160,6 +211,15 @@ def render(folder: Path) -> str:
             _checks_text(checks(main)),
             "Baseline hyperparameters (chosen on validation NDCG@10): "
             + "; ".join(f"{n} {e['params']}" for n, e in main["baselines"].items()),
+        ]
+        if any("grid" in entry for entry in main["baselines"].values()):
+            parts += [
+                "### Early-stopped baselines: convergence per seed",
+                convergence_table(main["baselines"]),
+                "### Early-stopped baselines: tuning grid",
+                grid_table(main["baselines"]),
+            ]
+        parts += [
             f"Main table wall time: {main.get('seconds', 0):.0f} s.",
         ]
     if ablation_path.is_file():

@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,17 @@ import torch
 
 from benchmarks.quality.report import render
 from benchmarks.quality.variants import VARIANTS
-from trainers.baselines import BASELINES, fit_and_score, tune
+from trainers.baselines import (
+    BASELINES,
+    SEQUENTIAL,
+    SequentialBaseline,
+    fit_and_score,
+    sequential_run,
+    tune,
+    tune_sequential,
+)
 from trainers.config import TrainConfig
+from trainers.encoding import EncodedData
 from trainers.evaluate import evaluate_artifact, evaluate_torch
 from trainers.holdout import holdout_set
 from trainers.pipeline import prepare_data, train_and_export, train_networks
@@ -45,28 +55,74 @@ def _config(preset: str, seed: int) -> TrainConfig:
     return TrainConfig.small(seed) if preset == "small" else TrainConfig(seed=seed)
 
 
-def run_baselines(data: str, seeds: list[int], preset: str = "default") -> dict[str, Any]:
-    """Each baseline tuned once on the validation split (seed ``seeds[0]``), then per seed
-    fitted and scored on both splits."""
+SMOKE_SEQUENTIAL = {"max_epochs": 2, "patience": 1}
+"""The sequential baselines' settings under ``--preset small`` (a smoke run, not results)."""
+
+
+def run_baselines(
+    data: str, seeds: list[int], preset: str = "default", names: list[str] | None = None
+) -> dict[str, Any]:
+    """Each baseline (all, or ``names``) tuned once on the validation split (seed
+    ``seeds[0]``), then per seed fitted and scored on both splits."""
     encoded = prepare_data(data, TrainConfig().candidate.max_history)
     started = time.perf_counter()
     baselines: dict[str, Any] = {}
     for name, (make, grid) in BASELINES.items():
+        if names is not None and name not in names:
+            continue
+        start = time.perf_counter()
         grid = grid[:1] if preset == "small" else grid
         params, valid_score = tune(make, grid, encoded, seed=seeds[0])
         baselines[name] = {"params": params, "valid_ndcg@10": valid_score, "runs": []}
         log.info("%s: chose %s (valid NDCG@10 %.4f)", name, params, valid_score)
-    tuning_seconds = time.perf_counter() - started
-    for name, (make, _) in BASELINES.items():
-        entry = baselines[name]
         for seed in seeds:
-            start = time.perf_counter()
-            metrics = fit_and_score(make, entry["params"], encoded, SPLITS, seed)
-            entry["runs"].append({"seed": seed, "seconds": time.perf_counter() - start, **metrics})
+            begin = time.perf_counter()
+            metrics = fit_and_score(make, params, encoded, SPLITS, seed)
+            baselines[name]["runs"].append(
+                {"seed": seed, "seconds": time.perf_counter() - begin, **metrics}
+            )
+        baselines[name]["seconds"] = time.perf_counter() - start
+    for name, (make_sequential, grid) in SEQUENTIAL.items():
+        if names is not None and name not in names:
+            continue
+        baselines[name] = run_sequential(make_sequential, grid, encoded, seeds, preset)
+    return {"baselines": baselines, "baseline_seconds": time.perf_counter() - started}
+
+
+def run_sequential(
+    make: Callable[..., SequentialBaseline],
+    grid: list[dict[str, Any]],
+    encoded: EncodedData,
+    seeds: list[int],
+    preset: str,
+) -> dict[str, Any]:
+    """A sequential baseline: every grid point early-stopped on validation with seed
+    ``seeds[0]`` (the chosen point's run is that seed's result), then the other seeds."""
+    start = time.perf_counter()
+    if preset == "small":
+        grid = [point | SMOKE_SEQUENTIAL for point in grid[:1]]
+    params, tried = tune_sequential(make, grid, encoded, seed=seeds[0])
+    chosen = next(run for run in tried if run["params"] == params)
+    log.info("%s: chose %s (valid NDCG@10 %.4f)", make.name, params, chosen["valid"]["ndcg@10"])
+    runs = [{key: value for key, value in chosen.items() if key != "params"}]
+    for seed in seeds[1:]:
+        runs.append(sequential_run(make, params, encoded, seed))
+        log.info("%s seed %d: test %s", make.name, seed, runs[-1]["test"])
     return {
-        "baselines": baselines,
-        "baseline_tuning_seconds": tuning_seconds,
-        "baseline_seconds": time.perf_counter() - started,
+        "params": params,
+        "valid_ndcg@10": chosen["valid"]["ndcg@10"],
+        "grid": [
+            {
+                "params": run["params"],
+                "valid_ndcg@10": run["valid"]["ndcg@10"],
+                "best_epoch": run["best_epoch"],
+                "epochs_run": run["epochs_run"],
+                "seconds": run["seconds"],
+            }
+            for run in tried
+        ],
+        "runs": runs,
+        "seconds": time.perf_counter() - start,
     }
 
 
@@ -95,13 +151,20 @@ def run_main(
     return payload
 
 
-def rerun_baselines(data: str, out: Path) -> dict[str, Any]:
-    """Redo only the baselines of an existing main.json (same seeds and preset), keeping the
-    model runs; the main table's wall time is adjusted by the difference in baseline time."""
+def rerun_baselines(data: str, out: Path, names: list[str] | None = None) -> dict[str, Any]:
+    """Redo the baselines (all, or ``names``) of an existing main.json (same seeds and preset),
+    keeping the model runs and the other baselines; the main table's wall time is adjusted by
+    the difference in baseline time."""
     payload: dict[str, Any] = json.loads((out / "main.json").read_text())
-    before = payload.get("baseline_seconds", 0.0)
-    payload |= run_baselines(data, payload["seeds"], payload["preset"])
-    payload["seconds"] = payload.get("seconds", 0.0) - before + payload["baseline_seconds"]
+    if names is None:
+        before = payload.get("baseline_seconds", 0.0)
+    else:
+        before = sum(payload["baselines"].get(name, {}).get("seconds", 0.0) for name in names)
+    redone = run_baselines(data, payload["seeds"], payload["preset"], names)
+    payload["baselines"] = payload["baselines"] | redone["baselines"]
+    spent = redone["baseline_seconds"]
+    payload["baseline_seconds"] = payload.get("baseline_seconds", 0.0) - before + spent
+    payload["seconds"] = payload.get("seconds", 0.0) - before + spent
     _write(out / "main.json", payload)
     return payload
 
@@ -169,6 +232,14 @@ def main() -> None:
         default=None,
         help=f"ablation variants to (re)run, comma-separated (default all: {', '.join(VARIANTS)})",
     )
+    parser.add_argument(
+        "--baselines",
+        type=lambda text: [v.strip() for v in text.split(",") if v.strip()],
+        default=None,
+        help="with --parts baselines: redo only these, comma-separated (default all: "
+        + ", ".join([*BASELINES, *SEQUENTIAL])
+        + ")",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/quality"))
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts/quality"))
     parser.add_argument(
@@ -193,7 +264,10 @@ def main() -> None:
     if "main" in parts:
         main_payload = run_main(args.data, args.seeds, args.artifacts, args.out, args.preset)
     elif "baselines" in parts:
-        main_payload = rerun_baselines(args.data, args.out)
+        unknown = set(args.baselines or []) - set(BASELINES) - set(SEQUENTIAL)
+        if unknown:
+            parser.error(f"unknown baselines {sorted(unknown)}; choose from {[*BASELINES, *SEQUENTIAL]}")
+        main_payload = rerun_baselines(args.data, args.out, args.baselines)
     elif main_path.is_file():
         main_payload = json.loads(main_path.read_text())
     if "ablations" in parts:

@@ -5,9 +5,12 @@ from typing import Any
 
 from trainers.baselines.bpr import BPR
 from trainers.baselines.common import Baseline, visible_interactions
+from trainers.baselines.gru4rec import GRU4Rec
 from trainers.baselines.itemknn import ItemKNN
 from trainers.baselines.popular import MostPopular
-from trainers.baselines.tuning import fit_and_score, tune
+from trainers.baselines.sasrec import SASRec
+from trainers.baselines.sequential import SequentialBaseline
+from trainers.baselines.tuning import fit_and_score, sequential_run, tune, tune_sequential
 
 BASELINES: dict[str, tuple[Callable[..., Baseline], list[dict[str, Any]]]] = {
     "MostPopular": (MostPopular, [{}]),
@@ -22,13 +25,25 @@ BASELINES: dict[str, tuple[Callable[..., Baseline], list[dict[str, Any]]]] = {
 }
 """Each baseline with its hyperparameter grid (tuned on the validation split)."""
 
+SEQUENTIAL: dict[str, tuple[Callable[..., SequentialBaseline], list[dict[str, Any]]]] = {
+    "SASRec": (SASRec, [{"dropout": d} for d in (0.2, 0.5)]),
+    "GRU4Rec": (GRU4Rec, [{"dropout": d} for d in (0.2, 0.5)]),
+}
+"""The sequential baselines with their grids; each point is early-stopped on validation NDCG@10."""
+
 __all__ = [
     "BASELINES",
     "BPR",
     "Baseline",
+    "GRU4Rec",
     "ItemKNN",
     "MostPopular",
+    "SASRec",
+    "SEQUENTIAL",
+    "SequentialBaseline",
     "fit_and_score",
+    "sequential_run",
     "tune",
+    "tune_sequential",
     "visible_interactions",
 ]
