@@ -22,7 +22,7 @@ from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import Retriever
-from ytrec_infer.retrieval.rules import NO_RULES, Rules, search_with_rules
+from ytrec_infer.retrieval.rules import NO_RULES, Rules, distinct, search_with_rules
 from ytrec_infer.validation import flag, item_id_array, positive_int
 from ytrec_infer.versions import resolve
 
@@ -217,12 +217,12 @@ class Recommender:
         excluded = (
             np.zeros(0, np.int64)
             if exclude is None
-            else np.unique(self.catalog.codes(item_id_array(exclude, "exclude"))[0])
+            else distinct(self.catalog.codes(item_id_array(exclude, "exclude"))[0])
         )
         permitted = (
             None
             if allowed is None
-            else np.unique(self.catalog.codes(item_id_array(allowed, "allowed"))[0])
+            else distinct(self.catalog.codes(item_id_array(allowed, "allowed"))[0])
         )
         return Rules(excluded, permitted)
 
