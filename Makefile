@@ -8,6 +8,7 @@ TORCH_INDEX ?=
 DATA ?= movielens-100k
 ARTIFACT ?= artifacts/ml100k
 HISTORY ?= 50,172,181
+PYTEST_ARGS ?=
 comma := ,
 
 .PHONY: install demo test quality clean
@@ -30,7 +31,7 @@ demo: install
 
 test: install
 	$(BIN)/python -m mypy --strict ytrec_infer/
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The README's Results: 3 seeds through the artifact, baselines, ablations (docs/evaluation.md).
 quality: install

@@ -74,7 +74,6 @@ class CatalogArrays:
 
     item_ids: np.ndarray
     item_vectors: np.ndarray
-    item_features: np.ndarray
     feature_names: tuple[str, ...]
     popularity: np.ndarray
     titles: list[str]
@@ -84,7 +83,6 @@ def write_catalog(folder: Path, arrays: CatalogArrays) -> dict[str, Any]:
     """Save the catalog files into ``folder``; the manifest's ``created``/``producer``/``catalog``."""
     bundle.save_array(folder, artifact.ITEM_IDS, arrays.item_ids)
     bundle.save_array(folder, artifact.ITEM_VECTORS, arrays.item_vectors)
-    bundle.save_array(folder, artifact.ITEM_FEATURES, arrays.item_features)
     bundle.save_array(folder, artifact.POPULARITY, arrays.popularity)
     bundle.save_json(folder, artifact.TITLES, arrays.titles)
     return {
@@ -96,7 +94,6 @@ def write_catalog(folder: Path, arrays: CatalogArrays) -> dict[str, Any]:
             "titles": artifact.TITLES,
             "popularity": artifact.POPULARITY,
             "item_vectors": artifact.ITEM_VECTORS,
-            "item_features": artifact.ITEM_FEATURES,
             "item_feature_names": list(arrays.feature_names),
             "codes": "item code = row of item_ids.npy + 1; 0 pads histories",
         },
@@ -245,7 +242,6 @@ def build_artifact(
         arrays = CatalogArrays(
             data.item_ids.astype(np.int64),
             vectors,
-            data.item_features.astype(np.float32),
             tuple(data.item_feature_names),
             data.popularity.astype(np.int64),
             list(data.titles),

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from export import staging_safety
 from ytrec_infer import artifact, versions
+from ytrec_infer.manifest_integrity import with_digest
 
 KEEP_VERSIONS = 3
 
@@ -40,20 +42,25 @@ def staging(out: Path) -> Iterator[Path]:
     """A fresh hidden folder on the filesystem of ``out``; removed if the block raises.
 
     Inside ``out`` when it is (or will become) a root of versions, beside it when ``out`` is
-    a plain artifact folder that will be replaced whole.
+    a plain artifact folder that will be replaced whole. Staging folders left by exports that
+    were killed are removed first; those of exports still running are left alone
+    (:mod:`export.staging_safety`).
     """
     check_destination(out)
     if versions.is_plain_artifact(out):
-        tmp = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
+        parent, prefix = out.parent, f".{out.name}.staging-"
     else:
         out.mkdir(parents=True, exist_ok=True)
-        tmp = out / f".staging-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        parent, prefix = out, ".staging-"
+    staging_safety.remove_stale(parent, prefix)
+    tmp = parent / f"{prefix}{uuid.uuid4().hex[:8]}"
+    with staging_safety.held_lock(tmp):
+        tmp.mkdir()
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 def save_array(folder: Path, name: str, array: np.ndarray) -> None:
@@ -75,12 +82,14 @@ def finalize(folder: Path, body: dict[str, Any]) -> dict[str, Any]:
             continue
         _fsync(path)
         files[path.name] = {"size": path.stat().st_size, "sha256": artifact.sha256_file(path)}
-    manifest = {
-        "format": artifact.FORMAT_NAME,
-        "format_version": artifact.FORMAT_VERSION,
-        **body,
-        "files": files,
-    }
+    manifest = with_digest(
+        {
+            "format": artifact.FORMAT_NAME,
+            "format_version": artifact.FORMAT_VERSION,
+            **body,
+            "files": files,
+        }
+    )
     manifest_path = folder / artifact.MANIFEST
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=False), encoding="utf-8")
     _fsync(manifest_path)
@@ -116,10 +125,15 @@ def check_destination(out: Path) -> None:
 
 
 def _replace_plain(staged: Path, out: Path) -> Path:
-    retired = out.parent / f".{out.name}.retired-{uuid.uuid4().hex[:8]}"
-    os.replace(out, retired)
-    os.replace(staged, out)
-    shutil.rmtree(retired, ignore_errors=True)
+    """Swap the staged folder in for ``out`` in one atomic exchange (no instant without an
+    artifact at ``out``), or with two renames where the OS cannot exchange."""
+    if staging_safety.exchange(staged, out):
+        shutil.rmtree(staged, ignore_errors=True)  # now the old artifact
+    else:
+        retired = out.parent / f".{out.name}.retired-{uuid.uuid4().hex[:8]}"
+        os.replace(out, retired)
+        os.replace(staged, out)
+        shutil.rmtree(retired, ignore_errors=True)
     _fsync(out.parent)
     return out
 

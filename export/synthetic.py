@@ -106,9 +106,10 @@ def synthetic_models(
     return tower.eval(), ranker.eval()
 
 
-def _user_feeds(
+def user_feeds(
     schema: FeatureSchema, histories: np.ndarray, users: list[dict[str, object]]
 ) -> dict[str, torch.Tensor]:
+    """The torch user tower's inputs for a batch of histories and users (benchmarks use it too)."""
     encoded = [encode_user(user, schema) for user in users]
     return {
         "history": torch.from_numpy(pad_histories(list(histories), schema.max_history)),
@@ -133,7 +134,7 @@ def _check_parity(
         vector = rec.embed(request)
         codes, scores = rec.retrieve(request, vector, 100, exclude_history=True)
         logits = rec.score(request, codes, scores)
-        feeds = _user_feeds(rec.schema, history[None], [user])
+        feeds = user_feeds(rec.schema, history[None], [user])
         with torch.inference_mode():
             torch_vector = tower(**feeds)[0].numpy()
             torch_logits = ranker(
@@ -163,12 +164,11 @@ def build(
     histories = synthetic_histories(catalog, HELD_OUT_USERS, min(HISTORY_LENGTH, num_items), rng)
     users = synthetic_users(HELD_OUT_USERS, rng)
     with torch.inference_mode():
-        queries = tower(**_user_feeds(schema, histories, users)).numpy()
+        queries = tower(**user_feeds(schema, histories, users)).numpy()
     with bundle.staging(out) as folder:
         arrays = CatalogArrays(
             catalog.item_ids,
             catalog.item_vectors,
-            catalog.item_features,
             catalog.feature_names,
             catalog.popularity,
             catalog.titles(),

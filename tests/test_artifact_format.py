@@ -12,6 +12,7 @@ import pytest
 from export import bundle
 from ytrec_infer import ArtifactError, Recommender
 from ytrec_infer.artifact import INDEX, MANIFEST, RANKER, read_manifest
+from ytrec_infer.manifest_integrity import with_digest
 
 
 @pytest.fixture()
@@ -25,7 +26,7 @@ def _edit_manifest(folder: Path, change) -> None:
     path = folder / MANIFEST
     data = json.loads(path.read_text())
     change(data)
-    path.write_text(json.dumps(data))
+    path.write_text(json.dumps(with_digest(data)))
 
 
 def test_a_good_artifact_loads(copy: Path) -> None:

@@ -34,6 +34,8 @@ from ytrec_infer.artifact import (
     USER_TOWER,
     sha256_file,
 )
+from ytrec_infer.hnsw_header import HEADER, read_header, upper_level_depths
+from ytrec_infer.manifest_integrity import DIGEST_KEY, with_digest
 from ytrec_infer.readiness import READINESS
 
 HISTORY = [50, 172, 181]
@@ -48,6 +50,7 @@ for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
         os.close(read)
+        signal.alarm(60)  # a hang shows as "signal SIGALRM" for this case
         try:
             rec = Recommender.load(case["path"])
             out = {"outcome": "loaded", "ids": rec.recommend(case["history"], k=10).item_ids.tolist()}
@@ -83,9 +86,10 @@ def _truncate(path: Path) -> None:
 
 
 def _edit_manifest(folder: Path, change: Callable[[dict], None]) -> None:
+    """Edit the manifest as a consistent producer would: its content digest recomputed."""
     data = json.loads((folder / MANIFEST).read_text())
     change(data)
-    (folder / MANIFEST).write_text(json.dumps(data))
+    (folder / MANIFEST).write_text(json.dumps(with_digest(data)))
 
 
 def _resign(folder: Path) -> None:
@@ -224,7 +228,7 @@ CASES: dict[str, tuple[Callable[[Path], None], bool, str]] = {
     "flipped byte: manifest": (
         lambda f: _flip(f / MANIFEST, (f / MANIFEST).read_text().index('"sha256": "') + 12, 0x01),
         False,
-        "sha256 does not match",
+        f"content does not match its '{DIGEST_KEY}'",
     ),
     "wrong dim in manifest": (
         lambda f: _edit_manifest(f, lambda m: m["index"].update(dim=m["index"]["dim"] + 1)),
@@ -289,6 +293,301 @@ CASES: dict[str, tuple[Callable[[Path], None], bool, str]] = {
     ),
     "re-signed: titles one short": (_titles_short, True, "titles.json: has 1681 rows"),
 }
+
+# Hostile artifacts (issue 15): consistent with their checksums and manifest digest, but wrong.
+
+
+def _upper_lists(path: Path) -> tuple[bytearray, list[int], int, list[int]]:
+    """The index bytes, each element's level count, the link-list width, and each element's
+    offset of its first upper-level list (-1 for none)."""
+    raw = bytearray(path.read_bytes())
+    header = read_header(path)
+    start = HEADER.size + header.element_count * header.size_data_per_element
+    words = np.frombuffer(bytes(raw[start:]), dtype="<u4")
+    levels = upper_level_depths(path, header, words).tolist()
+    per_level, offsets, position = (header.max_m + 1) * 4, [], start
+    for level in levels:
+        offsets.append(position + 4 if level else -1)
+        position += 4 + level * per_level
+    return raw, levels, per_level, offsets
+
+
+def _link_below_level(folder: Path) -> None:
+    """An upper-level list names an element with no list on that level: the greedy descent
+    reads past that element's link lists (SIGSEGV on the first HNSW query when unchecked)."""
+    raw, levels, _, offsets = _upper_lists(folder / INDEX)
+    element = next(i for i, lv in enumerate(levels) if lv and raw[offsets[i]])
+    flat = levels.index(0)
+    struct.pack_into("<I", raw, offsets[element] + 4, flat)
+    (folder / INDEX).write_bytes(bytes(raw))
+
+
+def _deleted_mark(folder: Path) -> None:
+    """The deleted flag (byte 2 of a level-0 count word) switches hnswlib's search mode."""
+    _patch(folder / INDEX, HEADER_BYTES + 2, "<B", 1)
+
+
+def _upper_count_over_m(folder: Path) -> None:
+    raw, levels, _, offsets = _upper_lists(folder / INDEX)
+    element = levels.index(max(levels))
+    struct.pack_into("<H", raw, offsets[element], 0xFFFF)
+    (folder / INDEX).write_bytes(bytes(raw))
+
+
+def _entry_point_low(folder: Path) -> None:
+    """Entry point moved to an element without upper levels (maxlevel unchanged)."""
+    _, levels, _, _ = _upper_lists(folder / INDEX)
+    _patch(folder / INDEX, 52, "<I", levels.index(0))
+
+
+def _raw_manifest(folder: Path, edit: Callable[[str], str]) -> None:
+    path = folder / MANIFEST
+    path.write_text(edit(path.read_text()))
+
+
+def _duplicate_key(folder: Path) -> None:
+    """A second "format" key: json.loads would keep the last one silently."""
+    _raw_manifest(folder, lambda text: text.replace("{", '{"num_items_hint": 1, "num_items_hint": 2, ', 1))
+
+
+def _deep_json(depth: int) -> Callable[[Path], None]:
+    return lambda f: _edit_manifest(f, lambda m: m.update(config={"x": _nested(depth)}))
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _deep_json_raw(folder: Path) -> None:
+    """Nesting past Python's recursion limit: json.loads raises RecursionError."""
+    _raw_manifest(folder, lambda text: text[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+def _huge_number(text: str) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        def edit(raw: str) -> str:
+            data = json.loads(raw)
+            data["catalog"]["num_items"] = "@@"
+            return json.dumps(with_digest(data)).replace('"@@"', text)
+
+        _raw_manifest(folder, edit)
+
+    return damage
+
+
+def _long_name(folder: Path) -> None:
+    def change(data: dict) -> None:
+        data["files"]["x" * 300] = data["files"][TITLES]
+
+    _edit_manifest(folder, change)
+
+
+def _npy_rows(folder: Path) -> None:
+    """An .npy header claiming 10^12 rows over the real data (MemoryError when unchecked)."""
+    path = folder / POPULARITY
+    data = np.load(path)
+    header = np.lib.format.header_data_from_array_1_0(data)
+    header["shape"] = (10**12,)
+    with open(path, "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, header)
+        handle.write(data.tobytes())
+
+
+def _symlinked_manifest(folder: Path) -> None:
+    outside = folder.parent / f"{folder.name}-manifest.json"
+    shutil.move(folder / MANIFEST, outside)
+    (folder / MANIFEST).symlink_to(outside)
+
+
+def _onnx_edit(name: str, change: Callable[[object, object], None]) -> Callable[[Path], None]:
+    """Rewrite one network with the onnx package (``change(model, onnx)``)."""
+
+    def damage(folder: Path) -> None:
+        onnx = pytest.importorskip("onnx")
+        model = onnx.load(str(folder / name))
+        change(model, onnx)
+        onnx.save(model, str(folder / name))
+
+    return damage
+
+
+def _add_node(op: str, domain: str = "", **attrs: object) -> Callable[[object, object], None]:
+    def change(model, onnx) -> None:  # type: ignore[no-untyped-def]
+        model.graph.initializer.append(
+            onnx.numpy_helper.from_array(np.array([1 << 29], dtype=np.int64), "hostile_shape")
+        )
+        model.graph.node.append(
+            onnx.helper.make_node(op, ["hostile_shape"], ["hostile_out"], domain=domain, **attrs)
+        )
+        if domain:
+            model.opset_import.append(onnx.helper.make_opsetid(domain, 1))
+
+    return change
+
+
+def _loop(model, onnx) -> None:  # type: ignore[no-untyped-def]
+    body = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["cond"], ["cond_out"])],
+        "body",
+        [
+            onnx.helper.make_tensor_value_info("i", onnx.TensorProto.INT64, []),
+            onnx.helper.make_tensor_value_info("cond", onnx.TensorProto.BOOL, []),
+        ],
+        [onnx.helper.make_tensor_value_info("cond_out", onnx.TensorProto.BOOL, [])],
+    )
+    model.graph.initializer.extend(
+        [
+            onnx.numpy_helper.from_array(np.array(10**12, dtype=np.int64), "trips"),
+            onnx.numpy_helper.from_array(np.array(True), "go"),
+        ]
+    )
+    model.graph.node.append(onnx.helper.make_node("Loop", ["trips", "go"], [], body=body))
+
+
+def _external_data(model, onnx) -> None:  # type: ignore[no-untyped-def]
+    tensor = onnx.TensorProto(name="stolen", data_type=onnx.TensorProto.FLOAT, dims=[4])
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "../../../etc/passwd"
+    model.graph.initializer.append(tensor)
+
+
+def _nan_item_row(model, onnx) -> None:  # type: ignore[no-untyped-def]
+    """One row of the largest float table NaN: only users who watched that item get NaN."""
+    tables = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT]
+    table = max(tables, key=lambda t: np.prod(t.dims))
+    values = onnx.numpy_helper.to_array(table).copy()
+    values.reshape(values.shape[0], -1)[7] = np.nan
+    table.CopyFrom(onnx.numpy_helper.from_array(values, table.name))
+
+
+def _ranker_logits(extra: int) -> Callable[[object, object], None]:
+    """Cut the ranker's output to 1 logit per row (extra=0) or append ``extra`` more."""
+
+    def change(model, onnx) -> None:  # type: ignore[no-untyped-def]
+        output = model.graph.output[0].name
+        for node in model.graph.node:
+            node.output[:] = [o if o != output else "full_logits" for o in node.output]
+        ints = onnx.numpy_helper.from_array
+        model.graph.initializer.extend(
+            [
+                ints(np.array([0], np.int64), "cut_start"),
+                ints(np.array([extra or 1], np.int64), "cut_end"),
+                ints(np.array([1], np.int64), "cut_axis"),
+            ]
+        )
+        slice_out = output if not extra else "extra_logits"
+        model.graph.node.append(
+            onnx.helper.make_node(
+                "Slice", ["full_logits", "cut_start", "cut_end", "cut_axis"], [slice_out]
+            )
+        )
+        if extra:
+            model.graph.node.append(
+                onnx.helper.make_node("Concat", ["full_logits", "extra_logits"], [output], axis=1)
+            )
+
+    return change
+
+
+def _fill(key: str, value: float) -> Callable[[Path], None]:
+    return lambda f: _edit_manifest(f, lambda m: m["features"][key].update(fill=value))
+
+
+HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
+    "hostile: deleted mark on an element": (_deleted_mark, True, "deleted elements"),
+    "hostile: upper-level link count above M": (_upper_count_over_m, True, "more than"),
+    "hostile: entry point below the top level": (_entry_point_low, True, "not on the top level"),
+    "hostile: upper-level link to an element below that level (hnswlib SIGSEGV)": (
+        _link_below_level,
+        True,
+        "upper-level graph: a link list names an element that does not exist on that level",
+    ),
+    "hostile: manifest edited without its digest": (
+        lambda f: _raw_manifest(f, lambda t: t.replace('"student"', '"studenu"')),
+        False,
+        f"'{DIGEST_KEY}'",
+    ),
+    "hostile: manifest digest removed": (
+        lambda f: _raw_manifest(f, lambda t: json.dumps({k: v for k, v in json.loads(t).items() if k != DIGEST_KEY})),
+        False,
+        f"'{DIGEST_KEY}' is missing",
+    ),
+    "hostile: duplicate manifest keys": (_duplicate_key, False, "duplicate key"),
+    "hostile: readiness switched off with null": (
+        lambda f: _edit_manifest(f, lambda m: m.update(readiness=None)),
+        False,
+        "'readiness' must name its sample file",
+    ),
+    "hostile: readiness min_overlap 0": (
+        lambda f: _edit_manifest(f, lambda m: m["readiness"].update(min_overlap=0)),
+        False,
+        "'readiness.min_overlap' is 0",
+    ),
+    "hostile: readiness tolerance 1e9": (
+        lambda f: _edit_manifest(f, lambda m: m["readiness"].update(atol=1e9)),
+        False,
+        "'readiness.atol'",
+    ),
+    "hostile: JSON nested 40 deep": (_deep_json(40), False, "nests deeper than"),
+    "hostile: JSON nested 100,000 deep (RecursionError)": (_deep_json_raw, False, "manifest.json"),
+    "hostile: a 5,000-digit integer (ValueError)": (_huge_number("9" * 5000), False, "digits"),
+    "hostile: 1e999 (OverflowError)": (_huge_number("1e999"), False, "overflows a float"),
+    "hostile: NaN in the manifest": (_huge_number("NaN"), False, "not a number JSON allows"),
+    "hostile: a 300-character file name (OSError)": (_long_name, False, "File name too long"),
+    "hostile: .npy header claiming 10^12 rows (MemoryError)": (
+        _npy_rows,
+        True,
+        "popularity.npy: header says shape (1000000000000,)",
+    ),
+    "hostile: negative ef_search (TypeError in hnswlib)": (
+        lambda f: _edit_manifest(f, lambda m: m["index"].update(ef_search=-5)),
+        False,
+        "'index.ef_search' is -5",
+    ),
+    "hostile: symlinked manifest.json": (_symlinked_manifest, False, "symbolic link"),
+    "hostile: age fill 1e30 (NaN user vectors)": (_fill("age", 1e30), False, "age.fill"),
+    "hostile: negative gap fill": (_fill("seconds_since_last", -1.0), False, "seconds_since_last.fill"),
+    "hostile: NaN in one row of a network's item table": (
+        _onnx_edit(RANKER, _nan_item_row),
+        True,
+        "ranker.onnx: ONNX model refused before loading: a weight tensor holds NaN",
+    ),
+    "hostile: ranker returns 1 logit per row": (
+        _onnx_edit(RANKER, _ranker_logits(0)),
+        True,
+        "ranker logits has shape (1, 1), expected (1, 100)",
+    ),
+    "hostile: ranker returns 5 extra logits": (
+        _onnx_edit(RANKER, _ranker_logits(5)),
+        True,
+        "ranker logits has shape",
+    ),
+    "hostile: ONNX Loop of 10^12 iterations": (
+        _onnx_edit(USER_TOWER, _loop),
+        True,
+        "user_tower.onnx: ONNX model refused before loading: operator Loop carries a subgraph",
+    ),
+    "hostile: ONNX ConstantOfShape of 2 GB": (
+        _onnx_edit(USER_TOWER, _add_node("ConstantOfShape")),
+        True,
+        "operator 'ConstantOfShape' is not allowed",
+    ),
+    "hostile: ONNX custom-domain operator": (
+        _onnx_edit(RANKER, _add_node("Evil", domain="com.example")),
+        True,
+        "domain 'com.example'",
+    ),
+    "hostile: ONNX external data pointing outside": (
+        _onnx_edit(RANKER, _external_data),
+        True,
+        "external data",
+    ),
+}
+CASES.update(HOSTILE)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ml100k_path
 from trainers.data import (
     DataError,
     Dataset,
@@ -24,15 +25,12 @@ from trainers.data import (
 from trainers.data.fetch import extract_verified
 from trainers.data.movielens import GROUPLENS_100K_GENRES, ML_1M_OCCUPATIONS
 
-SHARED_ML_100K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ml-100k"
 RECBOLE_FILES = ("ml-100k.inter", "ml-100k.item", "ml-100k.user")
 
 
 @pytest.fixture(scope="module")
 def ml100k() -> Dataset:
-    if not SHARED_ML_100K.is_dir():
-        pytest.skip(f"shared MovieLens 100K copy not found at {SHARED_ML_100K}")
-    return load_dataset(SHARED_ML_100K)
+    return load_dataset(ml100k_path())
 
 
 def _genre_sets(dataset: Dataset) -> list[frozenset[str]]:
@@ -415,12 +413,11 @@ def _no_subprocess(*args: object, **kwargs: object) -> None:
 
 
 def _cached_copy(cache: Path) -> Path:
-    if not SHARED_ML_100K.is_dir():
-        pytest.skip(f"shared MovieLens 100K copy not found at {SHARED_ML_100K}")
+    shared = ml100k_path()
     folder = cache / "movielens-100k"
     folder.mkdir(parents=True)
     for name in RECBOLE_FILES:
-        shutil.copyfile(SHARED_ML_100K / name, folder / name)
+        shutil.copyfile(shared / name, folder / name)
     return folder
 
 

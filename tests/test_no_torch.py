@@ -63,3 +63,38 @@ def test_runtime_sources_import_no_training_stack() -> None:
             if roots == lazy.get(path.name) and node.col_offset > 0:
                 continue
             assert not roots & forbidden, f"{path.name}:{node.lineno} imports {roots & forbidden}"
+
+
+RUNTIME_DEPENDENCIES = {"numpy", "onnxruntime", "hnswlib", "click", "ytrec_infer"}
+# The serve subpackage (the optional 'serve' extra) alone may import the web stack; cli.py
+# reaches it only inside the `serve` command.
+SERVE_DEPENDENCIES = {"starlette", "uvicorn", "anyio"}
+
+
+def test_runtime_imports_only_its_dependencies_at_module_level() -> None:
+    for path in RUNTIME.rglob("*.py"):
+        allowed = set(sys.stdlib_module_names) | RUNTIME_DEPENDENCIES
+        if "serve" in path.relative_to(RUNTIME).parts[:-1]:
+            allowed |= SERVE_DEPENDENCIES
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in tree.body:  # module level: what `import ytrec_infer...` pulls in
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots = {node.module.split(".")[0]}
+            else:
+                continue
+            assert roots <= allowed, f"{path.name}:{node.lineno} imports {roots - allowed}"
+
+
+def test_importing_the_runtime_and_cli_loads_no_web_stack() -> None:
+    script = (
+        "import sys, ytrec_infer, ytrec_infer.cli\n"
+        f"web = {sorted(SERVE_DEPENDENCIES)!r}\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in web or m.startswith('ytrec_infer.serve')]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

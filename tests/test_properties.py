@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ytrec_infer import Recommendations, Recommender
+from ytrec_infer.retrieval import RETRIEVAL_MODES
 
 SETTINGS = settings(
     max_examples=60,
@@ -67,9 +68,10 @@ ANY_USER = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def rec(artifact_dir: Path) -> Recommender:
-    return Recommender.load(artifact_dir)
+@pytest.fixture(scope="module", params=RETRIEVAL_MODES)
+def rec(artifact_dir: Path, request: pytest.FixtureRequest) -> Recommender:
+    """The artifact behind each stage-one search, so every backend meets these behaviours."""
+    return Recommender.load(artifact_dir, retrieval=request.param)
 
 
 def _valid_list(rec: Recommender, result: Recommendations, size: int) -> None:

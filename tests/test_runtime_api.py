@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 
 from ytrec_infer import Recommendations, Recommender, UnknownItemError
+from ytrec_infer.retrieval import RETRIEVAL_MODES
 
 STAR_WARS = [50, 172, 181]
 
 
-@pytest.fixture(scope="module")
-def rec(artifact_dir: Path) -> Recommender:
-    return Recommender.load(artifact_dir)
+@pytest.fixture(scope="module", params=RETRIEVAL_MODES)
+def rec(artifact_dir: Path, request: pytest.FixtureRequest) -> Recommender:
+    """The artifact behind each stage-one search, so every backend meets these behaviours."""
+    return Recommender.load(artifact_dir, retrieval=request.param)
 
 
 def test_recommend_returns_k_distinct_new_items_best_first(rec: Recommender) -> None:

@@ -18,9 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.manifest_integrity import (
+    bounded_int,
+    check_feature_fills,
+    check_manifest_digest,
+)
+from ytrec_infer.safe_load import artifact_errors, read_json
 
 FORMAT_NAME = "ytrec-artifact"
-FORMAT_VERSION = "1.1"
+FORMAT_VERSION = "1.2"
 MANIFEST = "manifest.json"
 
 USER_TOWER = "user_tower.onnx"
@@ -28,11 +34,15 @@ RANKER = "ranker.onnx"
 INDEX = "items.hnsw"
 ITEM_IDS = "item_ids.npy"
 ITEM_VECTORS = "item_vectors.npy"
-ITEM_FEATURES = "item_features.npy"
 POPULARITY = "popularity.npy"
 TITLES = "titles.json"
 
 _CHUNK = 1 << 20
+MAX_ITEMS = (1 << 32) - 2
+"""hnswlib's element ids are uint32."""
+MAX_DIM = 1 << 16
+MAX_M = 1 << 14
+"""Link counts are 16-bit words, and level 0 holds 2M links."""
 
 
 def sha256_file(path: Path) -> str:
@@ -122,9 +132,9 @@ def _tensor_specs(items: Any, where: str) -> tuple[TensorSpec, ...]:
     return tuple(specs)
 
 
-def _check_version(version: str, root: Path) -> None:
+def _check_version(version: str, root: Path) -> tuple[int, int]:
     try:
-        major = int(version.split(".")[0])
+        major, minor = (int(part) for part in version.split("."))
     except ValueError:
         raise ArtifactError(
             root / MANIFEST, f"format_version {version!r} is not 'MAJOR.MINOR': corrupted?"
@@ -141,6 +151,7 @@ def _check_version(version: str, root: Path) -> None:
             root / MANIFEST,
             f"format_version {version} is older than {FORMAT_VERSION}: re-export it",
         )
+    return major, minor
 
 
 def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
@@ -180,28 +191,42 @@ def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
         raise ArtifactError(root, f"files not listed in the manifest: {', '.join(extra)}")
 
 
+def _check_index_bounds(index: IndexSpec, path: Path) -> None:
+    """Index parameters within what hnswlib can hold (ids are uint32, counts 16 bits) and an
+    ``ef_search`` it accepts: a negative one is a TypeError inside hnswlib, a huge one only
+    repeats an exhaustive search."""
+    bounded_int(index.dim, 1, MAX_DIM, "index.dim", path)
+    bounded_int(index.M, 1, MAX_M, "index.M", path)
+    bounded_int(index.ef_search, 1, max(index.num_elements, 1), "index.ef_search", path)
+
+
 def read_manifest(root: str | Path) -> Manifest:
     """Parse and verify an artifact folder; raises :class:`ArtifactError` naming the bad file."""
     root = Path(root)
+    with artifact_errors(root / MANIFEST):
+        return _read_manifest(root)
+
+
+def _read_manifest(root: Path) -> Manifest:
     manifest_path = root / MANIFEST
     if not root.is_dir():
         raise ArtifactError(root, "is not an artifact folder (no such directory)")
-    if not manifest_path.is_file():
+    if not manifest_path.is_symlink() and not manifest_path.is_file():
         raise ArtifactError(
             manifest_path, "missing: not an artifact folder, or an export that did not finish"
         )
-    try:
-        raw = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(manifest_path, f"is not valid JSON ({exc}): corrupted?") from None
+    raw = read_json(manifest_path)
     if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
         raise ArtifactError(manifest_path, f"is not a {FORMAT_NAME} manifest")
-    _check_version(_require(raw, "format_version", str, ""), root)
+    version = _check_version(_require(raw, "format_version", str, ""), root)
+    check_manifest_digest(raw, version, manifest_path)
     files = _require(raw, "files", dict, "")
     _verify_files(root, files)
 
     catalog = _require(raw, "catalog", dict, "")
-    num_items = _require(catalog, "num_items", int, "catalog.")
+    num_items = bounded_int(
+        _require(catalog, "num_items", int, "catalog."), 0, MAX_ITEMS, "catalog.num_items", manifest_path
+    )
     for key in ("item_ids", "titles", "popularity", "item_vectors"):
         if _require(catalog, key, str, "catalog.") not in files:
             raise ArtifactError(manifest_path, f"catalog.{key} names a file that is not listed")
@@ -232,9 +257,12 @@ def read_manifest(root: str | Path) -> Manifest:
     )
     if index.file not in files:
         raise ArtifactError(manifest_path, f"index.file {index.file!r} is not listed")
+    _check_index_bounds(index, manifest_path)
     if index.num_elements != num_items:
         raise ArtifactError(
             manifest_path,
             f"index.num_elements {index.num_elements} != catalog.num_items {num_items}",
         )
-    return Manifest(root, raw, num_items, models, index, _require(raw, "features", dict, ""))
+    features = _require(raw, "features", dict, "")
+    check_feature_fills(features, manifest_path)
+    return Manifest(root, raw, num_items, models, index, features)

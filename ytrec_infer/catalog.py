@@ -6,7 +6,6 @@ reserved for history padding.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,17 +13,7 @@ import numpy as np
 
 from ytrec_infer.artifact import Manifest
 from ytrec_infer.errors import ArtifactError
-
-
-def load_array(path: Path, dtype: str, ndim: int, mmap: bool = False) -> np.ndarray:
-    """Load a ``.npy`` without pickle (memory-mapped read-only if asked) and check dtype and rank."""
-    try:
-        array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ArtifactError(path, f"is not a readable .npy array ({exc})") from None
-    if not isinstance(array, np.ndarray) or array.dtype != np.dtype(dtype) or array.ndim != ndim:
-        raise ArtifactError(path, f"expected a {ndim}-D {dtype} array")
-    return array
+from ytrec_infer.safe_load import read_json, read_npy
 
 
 @dataclass(frozen=True)
@@ -47,13 +36,10 @@ class Catalog:
         """Read and cross-check the catalog files of a verified manifest."""
         spec = manifest.raw["catalog"]
         n = manifest.num_items
-        ids = load_array(manifest.path(spec["item_ids"]), "int64", 1)
-        popularity = load_array(manifest.path(spec["popularity"]), "int64", 1)
+        ids = read_npy(manifest.path(spec["item_ids"]), "int64", 1)
+        popularity = read_npy(manifest.path(spec["popularity"]), "int64", 1)
         titles_path = manifest.path(spec["titles"])
-        try:
-            titles = json.loads(titles_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(titles_path, f"is not valid JSON ({exc})") from None
+        titles = read_json(titles_path)
         if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
             raise ArtifactError(titles_path, "must be a JSON list of strings")
         for name, size in (

@@ -44,3 +44,13 @@ class UnknownItemError(ValueError):
         shown = ", ".join(str(i) for i in item_ids[:10])
         more = f" (and {len(item_ids) - 10} more)" if len(item_ids) > 10 else ""
         super().__init__(f"unknown item ids not in the catalog: {shown}{more}")
+
+
+class StageOutputError(ArtifactError):
+    """A stage returned what no correct artifact returns for this request: a user vector,
+    retrieval scores or ranker logits of the wrong shape, or holding NaN or infinity.
+
+    The request is refused rather than answered wrongly (a NaN user vector would rank the
+    user's own history first). It is an :class:`ArtifactError`: ``path`` names the network or
+    index at fault, and the artifact, not the request, needs fixing.
+    """

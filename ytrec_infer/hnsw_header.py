@@ -1,17 +1,30 @@
 """Read an hnswlib index file in pure Python and check it against the manifest.
 
 hnswlib 0.8.0 aborts the process when ``max_elements`` is below the element count, segfaults
-on the first query when the entry point or a neighbour id is out of range, and accepts a wrong
+on the first query when the entry point or a neighbour id is out of range, or when an
+upper-level link list names an element that does not exist on that level, and accepts a wrong
 ``dim`` silently. So the header is parsed and cross-checked, and the graph (every link list on
 every level, the labels, the vectors) is validated with numpy, before ``load_index`` ever sees
 the file. Checksums catch accidental damage first; these checks stop a file that is well
 signed but wrong (a producer bug, or tampering) from taking the host process down.
 Layout: ``HierarchicalNSW::saveIndex`` in hnswalg.h.
+
+What ``searchKnn`` / ``searchBaseLayerST`` trust, and where each property is proved here:
+the entry point exists and lives on ``maxlevel`` (:func:`_check_upper_levels`); each
+element's level count is whole link lists, at most ``maxlevel`` (:func:`upper_level_depths`);
+every link count is at most ``maxM`` (upper levels) / ``maxM0`` (level 0) and every neighbour
+id is below the element count (:func:`_bad_links`); a neighbour in a level-``l`` list has at
+least ``l`` levels, since the greedy descent reads that neighbour's level-``l`` list next
+(:func:`_check_upper_levels`); no list carries the deleted mark or other flag bits (they
+switch hnswlib to its filtering search); labels are exactly the codes 1..N; vectors are
+finite; ``dim`` and the offsets agree with the element size. The file is read with plain
+reads, never memory-mapped, so a file replaced on disk cannot fault (SIGBUS) the check.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,20 +116,27 @@ def level0_dtype(header: HnswHeader) -> np.dtype:
     )
 
 
-def _level0(path: Path, header: HnswHeader) -> np.ndarray:
-    """The level-0 block as a read-only structured array: link list, vector, label per element."""
+def _level0_chunks(path: Path, header: HnswHeader, chunk: int = 1 << 16) -> Iterator[np.ndarray]:
+    """The level-0 block in structured chunks (link list, vector, label per element), read
+    into memory with plain reads: a file truncated meanwhile is an ArtifactError, not SIGBUS."""
     layout = level0_dtype(header)
     if layout.itemsize != header.size_data_per_element:
         raise ArtifactError(path, "hnswlib element layout does not match its header")
-    return np.memmap(
-        path, dtype=layout, mode="r", offset=HEADER.size, shape=(header.element_count,)
-    )
+    with open(path, "rb") as handle:
+        handle.seek(HEADER.size)
+        for start in range(0, header.element_count, chunk):
+            want = min(chunk, header.element_count - start)
+            rows = np.fromfile(handle, dtype=layout, count=want)
+            if len(rows) != want:
+                raise ArtifactError(path, "hnswlib level-0 block is truncated")
+            yield rows
 
 
 def read_labels(path: Path) -> np.ndarray:
     """The label (item code) of each element, in the file's element order."""
     header = read_header(path)
-    labels: np.ndarray = np.asarray(_level0(path, header)["label"]).astype(np.int64)
+    parts = [rows["label"].astype(np.int64) for rows in _level0_chunks(path, header)]
+    labels: np.ndarray = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return labels
 
 
@@ -136,15 +156,18 @@ def _bad_links(block: np.ndarray, limit: int, count: int) -> str | None:
 def _check_graph(path: Path, header: HnswHeader) -> None:
     """Every id hnswlib will follow is in range, labels are the item codes, vectors are finite."""
     count = header.element_count
-    level0 = _level0(path, header)
-    problem = _bad_links(np.asarray(level0["links"]), header.max_m0, count)
-    if problem:
-        raise ArtifactError(path, f"hnswlib level-0 graph: {problem}")
-    labels = np.sort(np.asarray(level0["label"]))
-    if not np.array_equal(labels, np.arange(1, count + 1, dtype=np.uint64)):
+    labels = np.zeros(count, dtype=np.uint64)
+    start = 0
+    for rows in _level0_chunks(path, header):
+        problem = _bad_links(rows["links"], header.max_m0, count)
+        if problem:
+            raise ArtifactError(path, f"hnswlib level-0 graph: {problem}")
+        if not np.isfinite(rows["vector"]).all():
+            raise ArtifactError(path, "hnswlib index holds non-finite vectors")
+        labels[start : start + len(rows)] = rows["label"]
+        start += len(rows)
+    if not np.array_equal(np.sort(labels), np.arange(1, count + 1, dtype=np.uint64)):
         raise ArtifactError(path, "hnswlib labels are not the item codes 1..N")
-    if not np.isfinite(level0["vector"]).all():
-        raise ArtifactError(path, "hnswlib index holds non-finite vectors")
     _check_upper_levels(path, header)
 
 
@@ -176,14 +199,31 @@ def upper_level_depths(path: Path, header: HnswHeader, words: np.ndarray) -> np.
     return levels
 
 
+def _level_within(levels: np.ndarray) -> np.ndarray:
+    """For every upper-level link list, element by element, its level minus one (0, 1, ...)."""
+    within: np.ndarray = np.arange(int(levels.sum())) - np.repeat(np.cumsum(levels) - levels, levels)
+    return within
+
+
 def upper_level_rows(levels: np.ndarray, per_level: int) -> np.ndarray:
     """Word indices [link lists, per_level] of every upper-level link list, element by element,
     in the words that follow the level-0 block (``levels`` from :func:`upper_level_depths`)."""
     lengths = 1 + levels * per_level
     first = np.repeat(np.cumsum(lengths) - lengths + 1, levels)
-    within = np.arange(len(first)) - np.repeat(np.cumsum(levels) - levels, levels)
-    rows: np.ndarray = (first + within * per_level)[:, None] + np.arange(per_level)
+    rows: np.ndarray = (first + _level_within(levels) * per_level)[:, None] + np.arange(per_level)
     return rows
+
+
+def _below_level(rows: np.ndarray, levels: np.ndarray) -> str | None:
+    """Why an upper-level link list names a neighbour that has no list on that level (the
+    greedy descent would read past that neighbour's link lists: SIGSEGV), or None."""
+    sizes = rows[:, 0] & COUNT_MASK
+    used = np.arange(rows.shape[1] - 1) < sizes[:, None]
+    neighbours = rows[:, 1:][used].astype(np.int64)
+    needed = np.repeat(_level_within(levels) + 1, sizes.astype(np.int64))
+    if np.any(levels[neighbours] < needed):
+        return "a link list names an element that does not exist on that level"
+    return None
 
 
 def _check_upper_levels(path: Path, header: HnswHeader) -> None:
@@ -198,7 +238,7 @@ def _check_upper_levels(path: Path, header: HnswHeader) -> None:
     levels = upper_level_depths(path, header, words)
     if levels.any():
         rows = words[upper_level_rows(levels, header.max_m + 1)]
-        problem = _bad_links(rows, header.max_m, count)
+        problem = _bad_links(rows, header.max_m, count) or _below_level(rows, levels)
         if problem:
             raise ArtifactError(path, f"hnswlib upper-level graph: {problem}")
     if count and (
@@ -207,18 +247,18 @@ def _check_upper_levels(path: Path, header: HnswHeader) -> None:
         raise ArtifactError(path, "hnswlib entry point is not on the top level")
 
 
-def check_vectors(path: Path, item_vectors: np.ndarray, chunk: int = 1 << 16) -> None:
+def check_vectors(path: Path, item_vectors: np.ndarray) -> None:
     """The vectors inside the index equal ``item_vectors.npy`` row for row (label = row + 1).
 
     An index whose stored vectors differ from the catalog's would answer plausibly and wrongly.
-    Compared in chunks, so a large memory-mapped catalog is never copied whole.
+    Compared in chunks, so the index is never held whole a second time.
     """
     header = read_header(path)
-    level0 = _level0(path, header)
     if item_vectors.shape != (header.element_count, header.dim):
         raise ArtifactError(path, "index vectors differ from item_vectors.npy in shape")
-    for start in range(0, header.element_count, chunk):
-        rows = level0[start : start + chunk]
-        order = np.asarray(rows["label"]).astype(np.int64) - 1
-        if not np.array_equal(np.asarray(rows["vector"]), item_vectors[order]):
+    for rows in _level0_chunks(path, header):
+        order = rows["label"].astype(np.int64) - 1
+        if np.any((order < 0) | (order >= header.element_count)) or not np.array_equal(
+            rows["vector"], item_vectors[order]
+        ):
             raise ArtifactError(path, "index vectors differ from item_vectors.npy")

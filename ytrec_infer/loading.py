@@ -16,12 +16,19 @@ from pathlib import Path
 import numpy as np
 
 from ytrec_infer.artifact import Manifest, read_manifest
-from ytrec_infer.catalog import Catalog, load_array
-from ytrec_infer.devices import Device, ensure_on_device, placement, provider_options
+from ytrec_infer.catalog import Catalog
+from ytrec_infer.devices import (
+    Device,
+    DeviceUnavailableError,
+    ensure_on_device,
+    placement,
+    provider_options,
+)
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.features import FeatureSchema
 from ytrec_infer.hnsw_header import check_header, check_vectors
 from ytrec_infer.onnx_model import OnnxModel
+from ytrec_infer.safe_load import artifact_errors, read_npy
 from ytrec_infer.retrieval import (
     RETRIEVAL_MODES,
     ExactRetriever,
@@ -112,9 +119,10 @@ class LoadedParts:
 
 
 def _item_vectors(manifest: Manifest) -> np.ndarray:
-    """The memory-mapped item vectors, their shape and the index's copy of them checked."""
+    """The item vectors read into memory (a memory map of a file replaced on disk while serving
+    faults the process), their shape and the index's copy of them checked."""
     vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
-    item_vectors = load_array(vectors_path, "float32", 2, mmap=True)
+    item_vectors = read_npy(vectors_path, "float32", 2)
     if item_vectors.shape != (manifest.num_items, manifest.index.dim):
         raise ArtifactError(
             vectors_path, f"shape {item_vectors.shape} does not match the catalog and index"
@@ -124,8 +132,16 @@ def _item_vectors(manifest: Manifest) -> np.ndarray:
 
 
 def load_parts(path: Path, options: LoadOptions) -> LoadedParts:
-    """Read and verify the artifact folder ``path`` (already resolved) as ``options`` say."""
+    """Read and verify the artifact folder ``path`` (already resolved) as ``options`` say;
+    whatever goes wrong reading the files is an ArtifactError naming the file and the reason."""
     device, providers = placement(options.device, options.providers)
+    with artifact_errors(path, passthrough=(DeviceUnavailableError,)):
+        return _load_parts(path, options, device, providers)
+
+
+def _load_parts(
+    path: Path, options: LoadOptions, device: Device, providers: Sequence[str]
+) -> LoadedParts:
     manifest = read_manifest(path)
     try:
         schema = FeatureSchema.from_dict(manifest.features)
@@ -138,7 +154,11 @@ def load_parts(path: Path, options: LoadOptions) -> LoadedParts:
     for name in ("user_tower", "ranker"):
         spec = manifest.models[name]
         model = OnnxModel(
-            manifest.path(spec.file), spec, provider_options(providers), options.threads
+            manifest.path(spec.file),
+            spec,
+            provider_options(providers),
+            options.threads,
+            manifest.num_items,
         )
         ensure_on_device(model.session, device, name)
         models[name] = model

@@ -21,7 +21,6 @@ without a stored sample (format 1.0) gets the finiteness checks on a synthetic r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ import numpy as np
 
 from ytrec_infer.artifact import MANIFEST
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.safe_load import read_json
 
 if TYPE_CHECKING:
     from ytrec_infer.recommender import Recommender
@@ -38,6 +38,9 @@ RTOL = 1e-3
 ATOL = 1e-3
 MIN_OVERLAP = 0.8
 NEAREST = 10
+BOUNDS = {"rtol": (0.0, 0.01), "atol": (0.0, 0.01), "min_overlap": (0.5, 1.0)}
+"""What a manifest may set: loose enough for another provider's rounding and an approximate
+index, tight enough that the replay still tells a damaged network or index apart."""
 
 
 def make_sample(
@@ -88,25 +91,28 @@ def _close(name: str, actual: np.ndarray, expected: np.ndarray, spec: Mapping[st
 
 
 def _sample_spec(rec: Recommender) -> dict[str, Any] | None:
-    """The readiness section of the manifest with the sample loaded, or None if there is none."""
-    entry = rec.manifest.raw.get("readiness")
-    if entry is None:
+    """The readiness section of the manifest with the sample loaded, or None when there is none
+    (format 1.0, synthetic artifacts, an export's first load): those get the finiteness replay.
+    A section that is there must name its sample, with tolerances within :data:`BOUNDS`, so
+    ``null`` or a zero ``min_overlap`` cannot switch the replay off."""
+    if "readiness" not in rec.manifest.raw:
         return None
+    entry = rec.manifest.raw["readiness"]
     manifest_path = rec.manifest.root / MANIFEST
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
         raise ArtifactError(manifest_path, "'readiness' must name its sample file")
-    for key in ("rtol", "atol", "min_overlap"):
+    for key, (low, high) in BOUNDS.items():
         value = entry.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ArtifactError(manifest_path, f"'readiness.{key}' must be a number >= 0")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ArtifactError(manifest_path, f"'readiness.{key}' must be a number")
+        if not low <= value <= high:
+            raise ArtifactError(
+                manifest_path, f"'readiness.{key}' is {value}, outside [{low}, {high}]"
+            )
     if entry["file"] not in rec.manifest.raw["files"]:
         raise ArtifactError(manifest_path, f"readiness.file {entry['file']!r} is not listed")
     path = rec.manifest.path(entry["file"])
-    try:
-        sample = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArtifactError(path, f"is not valid JSON ({exc})") from None
-    return {**entry, "path": path, "sample": sample}
+    return {**entry, "path": path, "sample": read_json(path)}
 
 
 def _replay(rec: Recommender, spec: dict[str, Any]) -> None:

@@ -18,15 +18,21 @@ import numpy as np
 from ytrec_infer.errors import UnknownItemError
 from ytrec_infer.features import UserInputs, encode_user, pad_histories
 from ytrec_infer.loading import LoadedParts, LoadOptions, choose_options, load_parts
+from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import Retriever
+from ytrec_infer.retrieval.rules import NO_RULES, Rules, search_with_rules
 from ytrec_infer.validation import flag, item_id_array, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
 History = Sequence[int] | np.ndarray
+ItemIds = Sequence[int] | np.ndarray
+BATCH_CHUNK = 256
+"""Users per network call in :meth:`Recommender.recommend_batch`: past a few hundred rows the
+calls are no faster per user, and 100,000 users x 100 candidates in one call needed 5.8 GB."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,8 @@ class Recommender:
     are the steps of a request, for benchmarks and batch jobs.
 
     >>> rec = Recommender.load(ARTIFACT)  # a folder written by `ytrec train`
-    >>> [r.item_id for r in rec.recommend([50, 172, 181], k=3)] == list(
-    ...     rec.recommend([50, 172, 181], k=3).item_ids
-    ... )
+    >>> top = rec.recommend([50, 172, 181], k=3)  # the ranker's best of stage one's candidates
+    >>> set(top.item_ids) <= set(rec.candidates([50, 172, 181], n=100).item_ids)
     True
     """
 
@@ -75,6 +80,8 @@ class Recommender:
         self._ranker = parts.ranker
         self._retriever = parts.retriever
         self._item_vectors = parts.item_vectors
+        self._dim = self.manifest.index.dim
+        self._index_path = self.manifest.path(self.manifest.index.file)
         self.device = parts.device
         self.providers = parts.providers
         self.options = LoadOptions() if options is None else options
@@ -135,16 +142,20 @@ class Recommender:
     def num_items(self) -> int:
         """How many items the catalog holds (every one can be recommended).
 
-        >>> rec.num_items == len(rec.catalog.item_ids)
+        >>> len(rec.candidates([], n=rec.num_items)) == rec.num_items  # all, most popular first
         True
         """
         return len(self.catalog)
 
     @property
     def item_vectors(self) -> np.ndarray:
-        """The candidate generator's item vectors [N, D] (memory-mapped, read-only).
+        """The candidate generator's item vectors [N, D] (in memory, read-only).
 
-        >>> rec.item_vectors.shape == (rec.num_items, rec.manifest.index.dim)
+        >>> import numpy as np
+        >>> found = rec.candidates([50, 172], n=3)  # scores are inner products with these rows
+        >>> rows = rec.catalog.codes(found.item_ids)[0] - 1
+        >>> user = rec.embed(rec.prepare([50, 172]))
+        >>> bool(np.allclose(rec.item_vectors[rows] @ user, found.scores, atol=1e-5))
         True
         """
         return self._item_vectors
@@ -153,8 +164,10 @@ class Recommender:
     def retriever(self) -> Retriever:
         """Stage one's search: HNSW, exact numpy search, or the exact top-k graph.
 
-        >>> rec.retriever.kind in ("hnsw", "exact", "exact-numpy")
-        True
+        >>> request = rec.prepare([50, 172])
+        >>> codes, scores = rec.retriever.search(rec.embed(request), 5, exclude=request.codes)
+        >>> len(codes), bool(set(codes) & set(request.codes))  # the history is skipped
+        (5, False)
         """
         return self._retriever
 
@@ -180,24 +193,69 @@ class Recommender:
     def embed(self, request: Request) -> np.ndarray:
         """Stage 1: the user vector [D] from the user tower.
 
-        >>> rec.embed(rec.prepare([50, 172])).shape == (rec.manifest.index.dim,)
-        True
+        >>> import numpy as np
+        >>> vector = rec.embed(rec.prepare([50, 172]))
+        >>> round(float(np.linalg.norm(vector)), 3)  # unit norm: inner product is cosine
+        1.0
         """
-        vector: np.ndarray = self._user_tower.run(request.feeds)[0]
+        output = self._user_tower.run(request.feeds)
+        vector: np.ndarray = checked(output, (1, self._dim), "user vector", self._user_tower.path)[0]
         return vector
 
+    def rules(self, exclude: ItemIds | None = None, allowed: ItemIds | None = None) -> Rules:
+        """Per-request rules as codes: ids never to return, and the only ids allowed.
+
+        Ids not in the catalog are ignored (they could not be returned anyway).
+
+        >>> rules = rec.rules(exclude=[1, 2, 999999], allowed=[1, 5, 7])
+        >>> rules.exclude.tolist(), rules.pool().tolist()
+        ([1, 2], [5, 7])
+        """
+        if exclude is None and allowed is None:
+            return NO_RULES
+        excluded = (
+            np.zeros(0, np.int64)
+            if exclude is None
+            else np.unique(self.catalog.codes(item_id_array(exclude, "exclude"))[0])
+        )
+        permitted = (
+            None
+            if allowed is None
+            else np.unique(self.catalog.codes(item_id_array(allowed, "allowed"))[0])
+        )
+        return Rules(excluded, permitted)
+
+    def _with_history(self, request: Request, exclude_history: bool, rules: Rules) -> Rules:
+        """The rules plus, when asked, the request's own history as excluded codes."""
+        if not exclude_history or not len(request.codes):
+            return rules
+        return Rules(np.union1d(request.codes, rules.exclude), rules.allowed)
+
     def retrieve(
-        self, request: Request, vector: np.ndarray, n: int, exclude_history: bool
+        self,
+        request: Request,
+        vector: np.ndarray,
+        n: int,
+        exclude_history: bool,
+        rules: Rules = NO_RULES,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Stage 2: top ``n`` candidate codes and inner-product scores from the index.
+        """Stage 2: top ``n`` candidate codes and inner-product scores from the index, under
+        ``rules`` (see :meth:`rules`).
 
         >>> request = rec.prepare([50, 172])
         >>> codes, scores = rec.retrieve(request, rec.embed(request), 5, exclude_history=True)
         >>> len(codes), bool(scores[0] >= scores[-1])
         (5, True)
         """
-        exclude = request.codes if exclude_history else request.codes[:0]
-        return self._retriever.search(vector, n, exclude)
+        if rules is NO_RULES:
+            exclude = request.codes if exclude_history else request.codes[:0]
+            codes, scores = self._retriever.search(vector, n, exclude)
+        else:
+            joined = self._with_history(request, exclude_history, rules)
+            codes, scores = search_with_rules(
+                self._retriever, self._item_vectors, vector, n, joined
+            )
+        return codes, checked(scores, codes.shape, "retrieval scores", self._index_path)
 
     def score(
         self, request: Request, codes: np.ndarray, retrieval_scores: np.ndarray
@@ -214,7 +272,8 @@ class Recommender:
         feeds = dict(request.feeds)
         feeds["candidates"] = codes.reshape(1, -1)
         feeds["retrieval_scores"] = retrieval_scores.astype(np.float32, copy=False).reshape(1, -1)
-        logits: np.ndarray = self._ranker.run(feeds)[0]
+        output = self._ranker.run(feeds)
+        logits: np.ndarray = checked(output, (1, len(codes)), "ranker logits", self._ranker.path)[0]
         return logits
 
     def _records(
@@ -236,8 +295,13 @@ class Recommender:
             for fields in zip(ids, values, titles, retrieval_values, ranker_values, strict=True)
         )
 
-    def _popular(self, request: Request, k: int, exclude_history: bool) -> Recommendations:
-        keep = ~np.isin(self._popular_codes, request.codes) if exclude_history else slice(None)
+    def _popular(
+        self, request: Request, k: int, exclude_history: bool, rules: Rules = NO_RULES
+    ) -> Recommendations:
+        rules = self._with_history(request, exclude_history, rules)
+        keep = ~np.isin(self._popular_codes, rules.exclude)
+        if rules.allowed is not None:
+            keep &= np.isin(self._popular_codes, rules.allowed)
         codes, shares = self._popular_codes[keep][:k], self._popular_share[keep][:k]
         return Recommendations(
             self._records(codes, shares, None, None), "popular", True, request.unknown_ids
@@ -251,6 +315,8 @@ class Recommender:
         n_candidates: int = 100,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
         """The top ``k`` items for a user whose history (catalog ids, oldest first) is given.
 
@@ -260,23 +326,29 @@ class Recommender:
         most popular items with ``cold_start=True``. Unknown ids are skipped and listed in
         ``unknown_ids`` (``strict=True`` raises :class:`UnknownItemError` instead). ``user``
         may give ``age``, ``gender``, ``occupation``, ``zip_code``, ``seconds_since_last``.
+        ``exclude`` (ids never to return) and ``allowed`` (the only ids to return) act inside
+        retrieval, so ``k`` items come back whenever ``k`` items pass them
+        (:mod:`ytrec_infer.retrieval.rules`).
 
         >>> top = rec.recommend([50, 172, 181], k=3, user={"age": 25, "gender": "F"})
         >>> len(top), top.cold_start, 50 in top.item_ids
         (3, False, False)
         >>> rec.recommend([], k=2).stage  # no known history: the most popular items
         'popular'
+        >>> sorted(rec.recommend([50], k=2, allowed=[1, 2, 3], exclude=[2]).item_ids.tolist())
+        [1, 3]
         """
         k = positive_int(k, "k", self.num_items)
         n_candidates = positive_int(n_candidates, "n_candidates", self.num_items)
         if k > n_candidates:
             raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
         exclude_history = flag(exclude_history, "exclude_history")
+        rules = self.rules(exclude, allowed)
         request = self.prepare(history, user, strict)
         if not len(request.codes):
-            return self._popular(request, k, exclude_history)
+            return self._popular(request, k, exclude_history, rules)
         vector = self.embed(request)
-        codes, retrieval = self.retrieve(request, vector, n_candidates, exclude_history)
+        codes, retrieval = self.retrieve(request, vector, n_candidates, exclude_history, rules)
         logits = self.score(request, codes, retrieval)
         top = np.argsort(-logits, kind="stable")[:k]
         records = self._records(codes[top], logits[top], retrieval[top], logits[top])
@@ -289,12 +361,16 @@ class Recommender:
         users: Sequence[Mapping[str, Any] | None] | None = None,
         n_candidates: int = 100,
         exclude_history: bool = True,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> list[Recommendations]:
-        """:meth:`recommend` for many users in one pass: one user-tower call, one retrieval
-        call and one ranker call for the whole batch (per distinct candidate count).
+        """:meth:`recommend` for many users: one user-tower call, one retrieval call and one
+        ranker call per chunk of :data:`BATCH_CHUNK` users (per distinct candidate count), so
+        the networks' memory stays that of one chunk however many users are passed.
 
-        ``users`` (optional) gives each user's attributes, aligned with ``histories``. Results
-        equal those of :meth:`recommend` per user, up to ties and float rounding.
+        ``users`` (optional) gives each user's attributes, aligned with ``histories``;
+        ``exclude`` and ``allowed`` apply to every user. Results equal those of
+        :meth:`recommend` per user, up to ties and float rounding.
 
         >>> [len(r) for r in rec.recommend_batch([[50, 172], [1, 2, 3]], k=5)]
         [5, 5]
@@ -304,6 +380,7 @@ class Recommender:
         if k > n_candidates:
             raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
         exclude_history = flag(exclude_history, "exclude_history")
+        rules = self.rules(exclude, allowed)
         if isinstance(histories, (str, bytes)) or not isinstance(histories, Sequence | np.ndarray):
             raise TypeError("histories must be a sequence of histories (lists of item ids)")
         if users is None:
@@ -314,16 +391,47 @@ class Recommender:
         results: list[Recommendations | None] = [None] * len(requests)
         warm = [i for i, r in enumerate(requests) if len(r.codes)]
         for i in set(range(len(requests))) - set(warm):
-            results[i] = self._popular(requests[i], k, exclude_history)
-        if warm:
-            batch = [requests[i] for i in warm]
+            results[i] = self._popular(requests[i], k, exclude_history, rules)
+        for start in range(0, len(warm), BATCH_CHUNK):
+            chunk = warm[start : start + BATCH_CHUNK]
+            batch = [requests[i] for i in chunk]
             feeds = self._batch_feeds(batch)
-            vectors = self._user_tower.run(feeds).reshape(len(batch), -1)
-            excludes = [r.codes if exclude_history else r.codes[:0] for r in batch]
-            found = self._retriever.search_many(vectors, n_candidates, excludes)
-            for i, ranked in zip(warm, self._rank_batch(feeds, found, k)):
+            vectors = checked(
+                self._user_tower.run(feeds),
+                (len(batch), self._dim),
+                "user vectors",
+                self._user_tower.path,
+            )
+            found = [
+                (codes, checked(scores, codes.shape, "retrieval scores", self._index_path))
+                for codes, scores in self._search_batch(
+                    batch, vectors, n_candidates, exclude_history, rules
+                )
+            ]
+            for i, ranked in zip(chunk, self._rank_batch(feeds, found, k)):
                 results[i] = Recommendations(ranked, "ranked", False, requests[i].unknown_ids)
         return [r for r in results if r is not None]
+
+    def _search_batch(
+        self,
+        batch: Sequence[Request],
+        vectors: np.ndarray,
+        n: int,
+        exclude_history: bool,
+        rules: Rules,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Stage one for a batch: one retriever call, or one rule-aware search per row when an
+        allowed set restricts it."""
+        if rules.allowed is not None:
+            return [
+                self.retrieve(request, vector, n, exclude_history, rules)
+                for request, vector in zip(batch, vectors)
+            ]
+        excludes = [
+            np.concatenate([r.codes, rules.exclude]) if exclude_history else rules.exclude
+            for r in batch
+        ]
+        return self._retriever.search_many(vectors, n, excludes)
 
     def _batch_feeds(self, requests: Sequence[Request]) -> dict[str, np.ndarray]:
         """The networks' user inputs for many requests, one row each."""
@@ -351,7 +459,9 @@ class Recommender:
             sub = {name: value[rows] for name, value in feeds.items()}
             sub["candidates"] = np.stack([found[r][0] for r in rows])
             sub["retrieval_scores"] = np.stack([found[r][1] for r in rows]).astype(np.float32)
-            logits = self._ranker.run(sub).reshape(len(rows), -1)
+            logits = checked(
+                self._ranker.run(sub), (len(rows), int(count)), "ranker logits", self._ranker.path
+            )
             for row, row_logits in zip(rows, logits):
                 codes, retrieval = found[row]
                 top = np.argsort(-row_logits, kind="stable")[:k]
@@ -367,8 +477,11 @@ class Recommender:
         user: Mapping[str, Any] | None = None,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
-        """Stage one alone: the ``n`` nearest items to the user vector, by inner product.
+        """Stage one alone: the ``n`` nearest items to the user vector, by inner product, under
+        the rules ``exclude`` and ``allowed`` (as in :meth:`recommend`).
 
         >>> found = rec.candidates([50, 172, 181], n=100)
         >>> len(found), found.stage, found[0].ranker_score is None
@@ -376,10 +489,12 @@ class Recommender:
         """
         n = positive_int(n, "n", self.num_items)
         exclude_history = flag(exclude_history, "exclude_history")
+        rules = self.rules(exclude, allowed)
         request = self.prepare(history, user, strict)
         if not len(request.codes):
-            return self._popular(request, n, exclude_history)
-        codes, retrieval = self.retrieve(request, self.embed(request), n, exclude_history)
+            return self._popular(request, n, exclude_history, rules)
+        vector = self.embed(request)
+        codes, retrieval = self.retrieve(request, vector, n, exclude_history, rules)
         return Recommendations(
             self._records(codes, retrieval, retrieval, None),
             "candidates",

@@ -8,8 +8,11 @@ Requests always run on one complete :class:`Recommender`: each call reads the cu
 (a single attribute read, atomic in CPython) and uses it to the end, so a swap never mixes two
 models in one request and never drops one. :meth:`ServingRecommender.reload` runs on the
 caller's thread, off the request path: it resolves the newest published version, loads it
-(checksums, header and graph checks, ONNX schema, and the readiness check, which also warms
-every stage), and only then swaps it in. If anything fails the old model keeps serving, and the
+first in a child process bounded in time and memory (:mod:`ytrec_infer.load_probe`: a version
+that crashes, hangs or exhausts memory is refused without harming this process, and never
+blocks a good version published after it), then here (checksums, header and graph checks,
+ONNX schema, and the readiness check, which also warms every stage), and only then swaps it
+in. If anything fails the old model keeps serving, and the
 error is returned, logged and kept in :attr:`ServingRecommender.last_error`.
 """
 
@@ -25,10 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from ytrec_infer import load_probe
 from ytrec_infer.artifact import MANIFEST
 from ytrec_infer.loading import LoadOptions, choose_options
-from ytrec_infer.recommender import History, Recommender
+from ytrec_infer.recommender import History, ItemIds, Recommender
 from ytrec_infer.results import Recommendations
+from ytrec_infer.validation import item_id_array
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
@@ -81,14 +86,21 @@ class ServingRecommender:
         float16: bool | None = None,
         *,
         options: LoadOptions | None = None,
+        probe_timeout_s: float | None = load_probe.TIMEOUT_S,
     ) -> None:
         self.root = Path(root)
         self.options = choose_options(options, providers, threads, device, retrieval, float16)
         """How every version is loaded, the first and each reload alike."""
+        self.probe_timeout_s = probe_timeout_s
+        """Time bound of the bounded child-process load each reload runs first
+        (:mod:`ytrec_infer.load_probe`); None loads new versions in this process directly."""
+        self._refused: tuple[Path, str] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.last_error: Exception | None = None
+        self._denied = np.zeros(0, np.int64)
+        self._deny_lock = threading.Lock()  # not the reload lock: a reload may take seconds
         folder = resolve(self.root)
         self._fingerprint = _fingerprint(folder)  # taken first: a later change is then seen
         self._current = self._load(folder)
@@ -100,7 +112,8 @@ class ServingRecommender:
     def current(self) -> Recommender:
         """The model serving now (keep the reference for a multi-call job on one model).
 
-        >>> serving.current.num_items > 0
+        >>> model = serving.current  # stays the same object even if a reload swaps meanwhile
+        >>> model.manifest.root == serving.version
         True
         """
         return self._current
@@ -114,6 +127,52 @@ class ServingRecommender:
         """
         return self._current.manifest.root
 
+    @property
+    def denied(self) -> np.ndarray:
+        """The ids no request gets back, whatever it asks (see :meth:`deny`).
+
+        >>> serving.denied.tolist()
+        []
+        """
+        return self._denied
+
+    def deny(self, item_ids: ItemIds) -> None:
+        """Never return these ids again (an item taken down), from the next request on, on
+        this version and every reloaded one; no reload needed.
+
+        >>> serving.deny([181])
+        >>> 181 in serving.recommend([50, 172], k=20).item_ids
+        False
+        >>> serving.restore([181])
+        """
+        with self._deny_lock:
+            self._denied = np.union1d(self._denied, item_id_array(item_ids, "item_ids"))
+
+    def restore(self, item_ids: ItemIds) -> None:
+        """Take ids off the deny list again.
+
+        >>> serving.deny([1, 2]); serving.restore([1]); serving.denied.tolist()
+        [2]
+        >>> serving.restore([2])
+        """
+        with self._deny_lock:
+            self._denied = np.setdiff1d(self._denied, item_id_array(item_ids, "item_ids"))
+
+    def exclusions(self, exclude: ItemIds | None = None) -> ItemIds | None:
+        """A request's ``exclude`` ids plus the deny list: what the request methods pass on
+        (for callers that use :attr:`current` directly, as a server does).
+
+        >>> serving.deny([7]); serving.exclusions([5]).tolist()
+        [7, 5]
+        >>> serving.restore([7])
+        """
+        denied = self._denied
+        if not len(denied):
+            return exclude
+        if exclude is None:
+            return denied
+        return np.concatenate([denied, item_id_array(exclude, "exclude")])
+
     def recommend(
         self,
         history: History,
@@ -122,13 +181,24 @@ class ServingRecommender:
         n_candidates: int = 100,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
-        """:meth:`Recommender.recommend` on the current model.
+        """:meth:`Recommender.recommend` on the current model, never returning denied ids.
 
         >>> serving.recommend([50, 172, 181], k=3).stage
         'ranked'
         """
-        return self._current.recommend(history, k, user, n_candidates, exclude_history, strict)
+        return self._current.recommend(
+            history,
+            k,
+            user,
+            n_candidates,
+            exclude_history,
+            strict,
+            self.exclusions(exclude),
+            allowed,
+        )
 
     def recommend_batch(
         self,
@@ -137,13 +207,18 @@ class ServingRecommender:
         users: Sequence[Mapping[str, Any] | None] | None = None,
         n_candidates: int = 100,
         exclude_history: bool = True,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> list[Recommendations]:
-        """:meth:`Recommender.recommend_batch` on the current model (one model for the batch).
+        """:meth:`Recommender.recommend_batch` on the current model (one model for the batch),
+        never returning denied ids.
 
         >>> [len(r) for r in serving.recommend_batch([[50, 172], [1, 2, 3]], k=4)]
         [4, 4]
         """
-        return self._current.recommend_batch(histories, k, users, n_candidates, exclude_history)
+        return self._current.recommend_batch(
+            histories, k, users, n_candidates, exclude_history, self.exclusions(exclude), allowed
+        )
 
     def candidates(
         self,
@@ -152,13 +227,17 @@ class ServingRecommender:
         user: Mapping[str, Any] | None = None,
         exclude_history: bool = True,
         strict: bool = False,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
     ) -> Recommendations:
-        """:meth:`Recommender.candidates` on the current model.
+        """:meth:`Recommender.candidates` on the current model, never returning denied ids.
 
         >>> len(serving.candidates([50, 172, 181], n=20))
         20
         """
-        return self._current.candidates(history, n, user, exclude_history, strict)
+        return self._current.candidates(
+            history, n, user, exclude_history, strict, self.exclusions(exclude), allowed
+        )
 
     def rank(
         self,
@@ -189,12 +268,18 @@ class ServingRecommender:
                 fingerprint = _fingerprint(folder)
                 if fingerprint == self._fingerprint:
                     return ReloadOutcome(False, self.version)
+                if fingerprint == self._refused:  # probed and refused: not again every tick
+                    return ReloadOutcome(False, self.version, self.last_error)
+                if self.probe_timeout_s is not None:
+                    self._refused = fingerprint
+                    load_probe.probe(folder, self.options, self.probe_timeout_s)
                 fresh = self._load(folder)
             except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
                 self.last_error = exc
                 log.error("reload of %s failed; still serving %s: %s", self.root, self.version, exc)
                 return ReloadOutcome(False, self.version, exc)
             self._current, self._fingerprint = fresh, fingerprint
+            self._refused = None
             self.last_error = None
             log.info("now serving %s", folder)
             return ReloadOutcome(True, folder)

@@ -82,6 +82,26 @@ def main() -> None:
             "rows": rows,
         },
     )
+    wrong = differences(rows)
+    for line in wrong:
+        print(f"FAIL {line}", file=sys.stderr, flush=True)
+    if wrong:
+        sys.exit(1)
+
+
+def differences(rows: list[dict[str, Any]]) -> list[str]:
+    """Every exact configuration whose top-10 lists are not the CPU exact ones, or whose batch
+    and single results differ, or that failed (HNSW is approximate and only recorded)."""
+    out = []
+    for row in rows:
+        name = f"{row['device']} {row['retrieval']} float16={row['float16']}"
+        if "error" in row:
+            out.append(f"{name}: {row['error']}")
+        elif row["retrieval"] == "exact" and row["same_top10_as_cpu_exact"] < 1.0:
+            out.append(f"{name}: top-10 equals CPU exact for {row['same_top10_as_cpu_exact']:.2%}")
+        elif row["batch_equals_single"] < 1.0:
+            out.append(f"{name}: batch equals single for {row['batch_equals_single']:.2%}")
+    return out
 
 
 if __name__ == "__main__":

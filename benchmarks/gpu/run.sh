@@ -9,6 +9,7 @@
 # Needs onnxruntime-gpu (the CUDA provider) and hnswlib; ../shared/gpu/README.md says how to
 # get them onto the GPU machine. Usage: benchmarks/gpu/run.sh [OUT_DIR]  (default
 # benchmarks/results/gpu). Writes retrieval.json, end_to_end.json, ytrec_bench_cuda.json.
+# Exits non-zero when a CUDA configuration's results differ from CPU exact search.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -28,13 +29,15 @@ if "CUDAExecutionProvider" not in have:
 PY
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 start=$SECONDS
+status=0  # non-zero when the GPU results differ from CPU exact search
 timeout 200 "$python" "$here/retrieval_bench.py" --device cuda \
   --sizes 100000 1000000 10000000 --batches 1 256 --out "$out/retrieval.json" \
   || echo "retrieval_bench failed or timed out (rc $?); partial results are in $out/retrieval.json"
 echo "retrieval: $((SECONDS - start)) s"
 if [ -f "$artifact/manifest.json" ]; then
   timeout 60 "$python" "$here/end_to_end_bench.py" "$artifact" --device cuda \
-    --out "$out/end_to_end.json" || echo "end_to_end_bench failed (rc $?)"
+    --out "$out/end_to_end.json" || { echo "end_to_end_bench failed (rc $?): GPU results differ \
+from CPU exact search, or a configuration failed (see FAIL lines)"; status=1; }
   timeout 40 "$python" -c 'import sys; from ytrec_infer.bench import main; sys.exit(main())' \
     "$artifact" --device cuda --requests 1000 --warmup 100 --json "$out/ytrec_bench_cuda.json" \
     || echo "ytrec-bench --device cuda failed (rc $?)"
@@ -42,3 +45,4 @@ else
   echo "no artifact at $artifact: end-to-end runs skipped"
 fi
 echo "all: $((SECONDS - start)) s; results in $out"
+exit "$status"

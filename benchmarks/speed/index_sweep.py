@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from export.index import build_index
-from export.synthetic import HELD_OUT_USERS, _user_feeds, synthetic_models, synthetic_schema
+from export.synthetic import HELD_OUT_USERS, user_feeds, synthetic_models, synthetic_schema
 from trainers.config import IndexConfig
 from ytrec_infer.synthetic import make_catalog, synthetic_histories, synthetic_users
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed + 1)
     histories = synthetic_histories(catalog, HELD_OUT_USERS, 20, rng)
     with torch.inference_mode():
-        queries = tower(**_user_feeds(schema, histories, synthetic_users(HELD_OUT_USERS, rng)))
+        queries = tower(**user_feeds(schema, histories, synthetic_users(HELD_OUT_USERS, rng)))
     queries_np = queries.numpy()
     tune, timed = queries_np[:500], queries_np[500:]
     rows = []

@@ -45,7 +45,7 @@ import torch
 from benchmarks.speed.torch_paths import TorchModel
 from ytrec_infer import Recommender
 from ytrec_infer.bench import (
-    _gc_paused,
+    gc_paused,
     environment,
     percentiles,
     related_histories,
@@ -149,7 +149,7 @@ def compare(rec: Recommender, model: TorchModel, requests: int, seed: int) -> di
     requests_prepared = [rec.prepare(h) for h in histories]
     samples: dict[str, list[int]] = {}
     warm = max(10, requests // 10)
-    with _gc_paused():
+    with gc_paused():
         for start in range(0, requests, BLOCK):
             block = range(start, min(start + BLOCK, requests))
             calls = [

@@ -1,0 +1,89 @@
+"""What the page and ``/items`` need from a loaded model: item lookup, title search, user fields.
+
+Everything here reads the model serving now, so it follows a hot reload: a newer version's
+catalog and feature schema appear as soon as it takes traffic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ytrec_infer.features import MAXIMUM, USER_FIELDS, FeatureSchema
+from ytrec_infer.recommender import Recommender
+
+
+def item_id_type(rec: Recommender) -> str:
+    """``"integer"`` for a catalog of integer ids, else ``"string"``."""
+    return "integer" if rec.catalog.item_ids.dtype.kind in "iu" else "string"
+
+
+def parse_item_id(rec: Recommender, text: str) -> int | str | None:
+    """The catalog id a URL path segment names, or None when it names no item.
+
+    Integer catalogs take the segment as a decimal integer; any other catalog takes it as is.
+    """
+    if item_id_type(rec) == "string":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def item_record(rec: Recommender, code: int) -> dict[str, Any]:
+    """One catalog row as JSON: id, title, and its count of training interactions."""
+    item_id = rec.catalog.ids(np.array([code], dtype=np.int64))[0]
+    return {
+        "item_id": item_id.item() if isinstance(item_id, np.generic) else item_id,
+        "title": rec.catalog.title(code),
+        "popularity": int(rec.catalog.popularity[code - 1]),
+    }
+
+
+def find_item(rec: Recommender, text: str) -> dict[str, Any] | None:
+    """The record of the item a path segment names, or None when there is no such item."""
+    item_id = parse_item_id(rec, text)
+    if item_id is None:
+        return None
+    codes, _ = rec.catalog.codes(np.array([item_id]))
+    return item_record(rec, int(codes[0])) if len(codes) else None
+
+
+class TitleSearch:
+    """Case-insensitive substring search over one catalog's titles, most popular first.
+
+    >>> TitleSearch(rec).search("star wars", 1)[0]["title"]
+    'Star Wars (1977)'
+    """
+
+    def __init__(self, rec: Recommender) -> None:
+        self.rec = rec
+        self._lowered = [title.casefold() for title in rec.catalog.titles]
+
+    def search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        needle = query.casefold().strip()
+        hits = [row for row, title in enumerate(self._lowered) if needle in title]
+        popularity = self.rec.catalog.popularity
+        hits.sort(key=lambda row: -int(popularity[row]))
+        return [item_record(self.rec, row + 1) for row in hits[:limit]]
+
+
+def user_fields(schema: FeatureSchema) -> list[dict[str, Any]]:
+    """The user attributes a request may give, from the model's feature schema.
+
+    Categorical fields list the values the model learned (others count as unknown); numeric
+    ones give their range.
+    """
+    vocabularies = {"gender": schema.genders, "occupation": schema.occupations}
+    described = []
+    for name in USER_FIELDS:
+        if name in MAXIMUM:
+            described.append(
+                {"name": name, "type": "number", "minimum": 0, "maximum": MAXIMUM[name]}
+            )
+        else:
+            values = list(vocabularies.get(name, ()))
+            described.append({"name": name, "type": "string", "values": values})
+    return described
