@@ -695,7 +695,7 @@ def test_readiness_allows_rounding_within_its_tolerance(artifact_dir: Path, tmp_
 def test_a_format_1_x_artifact_is_refused_with_how_to_re_export(
     artifact_dir: Path, tmp_path: Path
 ) -> None:
-    from ytrec_infer import Recommender
+    from ytrec_infer import ArtifactError, Recommender
 
     folder = tmp_path / "artifact"
     shutil.copytree(artifact_dir, folder)
