@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ytrec_infer.errors import SchemaError
-from ytrec_infer.feature_schema import DeclaredSchema, FeatureSchema, FeatureSpec, LearnedFeature
+from ytrec_infer.feature_declarations import DeclaredSchema, FeatureSpec
+from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
 from ytrec_infer.features import encode_user
 
 

@@ -20,7 +20,8 @@ from trainers.feature_encoding import (
     user_attributes,
     user_columns,
 )
-from ytrec_infer.feature_schema import DeclaredSchema, FeatureSchema, LearnedFeature
+from ytrec_infer.feature_declarations import DeclaredSchema
+from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
 
 SECONDS_PER_DAY = 86400.0
 

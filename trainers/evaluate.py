@@ -25,7 +25,7 @@ from trainers.holdout import HoldoutSet, holdout_set, without_user_features
 from trainers.metrics import coverage, hit_rate, summarize, target_ranks, top_k_excluding
 from trainers.pipeline import prepare_data
 from ytrec_infer import Recommender
-from ytrec_infer.feature_schema import DeclaredSchema
+from ytrec_infer.feature_declarations import DeclaredSchema
 
 if TYPE_CHECKING:
     from trainers.models import CandidateModel, Ranker

@@ -20,7 +20,8 @@ import numpy as np
 
 from trainers.data import ItemTable, UserTable
 from ytrec_infer.errors import SchemaError
-from ytrec_infer.feature_schema import DeclaredSchema, FeatureSpec, LearnedFeature
+from ytrec_infer.feature_declarations import DeclaredSchema, FeatureSpec
+from ytrec_infer.feature_schema import LearnedFeature
 
 BUILT_IN_SCHEMAS = ("movielens",)
 SCHEMAS = Path(__file__).parent / "schemas"

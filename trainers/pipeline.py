@@ -14,7 +14,7 @@ from trainers.encoding import EncodedData, encode
 from trainers.feature_encoding import resolve_schema
 from trainers.holdout import HoldoutSet, holdout_set
 from trainers.progress import EpochRecord
-from ytrec_infer.feature_schema import DeclaredSchema
+from ytrec_infer.feature_declarations import DeclaredSchema
 
 if TYPE_CHECKING:
     from trainers.models import CandidateModel, Ranker

@@ -64,12 +64,12 @@ def _numeric(feature: LearnedFeature, value: Any) -> float:
 def _category(feature: LearnedFeature, value: Any) -> int:
     if value is None:
         return feature.code("")
-    if isinstance(value, bool) or not isinstance(value, (str, int, np.integer)):
+    if not isinstance(value, str):
         raise TypeError(
             f"user[{feature.name!r}] must be a string (a categorical feature), "
             f"got {type(value).__name__}"
         )
-    return feature.code(str(value))
+    return feature.code(value)
 
 
 def _gap(user: Mapping[str, Any], schema: FeatureSchema) -> float:

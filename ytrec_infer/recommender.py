@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ytrec_infer import network_inputs as names
 from ytrec_infer.errors import UnknownItemError
 from ytrec_infer.features import UserInputs, encode_user, pad_histories
 from ytrec_infer.loading import LoadedParts, LoadOptions, choose_options, load_parts
-from ytrec_infer.network_inputs import request_feeds
+from ytrec_infer.network_inputs import CANDIDATES, HISTORY, RETRIEVAL_SCORES, request_feeds
 from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
@@ -52,7 +51,7 @@ def _user_feeds(inputs: UserInputs) -> tuple[UserInputs, dict[str, np.ndarray]]:
     """One user's network inputs (without the history) as read-only batch-of-one arrays,
     shared by the requests of a user without attributes, whose inputs are always the same."""
     feeds = request_feeds([np.zeros(0, dtype=np.int64)], [inputs], 1)
-    del feeds[names.HISTORY]
+    del feeds[HISTORY]
     for array in feeds.values():
         array.flags.writeable = False
     return inputs, feeds
@@ -186,7 +185,7 @@ class Recommender:
         inputs, user_feeds = (
             self._anonymous if user is None else _user_feeds(encode_user(user, self.schema))
         )
-        feeds = {names.HISTORY: pad_histories([codes], self.schema.max_history), **user_feeds}
+        feeds = {HISTORY: pad_histories([codes], self.schema.max_history), **user_feeds}
         return Request(codes, tuple(unknown.tolist()), inputs, feeds)
 
     def embed(self, request: Request) -> np.ndarray:
@@ -270,8 +269,8 @@ class Recommender:
         if not len(codes):
             return np.zeros(0, dtype=np.float32)
         feeds = dict(request.feeds)
-        feeds[names.CANDIDATES] = codes.reshape(1, -1)
-        feeds[names.RETRIEVAL_SCORES] = retrieval_scores.astype(np.float32, copy=False).reshape(
+        feeds[CANDIDATES] = codes.reshape(1, -1)
+        feeds[RETRIEVAL_SCORES] = retrieval_scores.astype(np.float32, copy=False).reshape(
             1, -1
         )
         output = self._ranker.run(feeds)
@@ -455,8 +454,8 @@ class Recommender:
         for count in np.unique(counts[counts > 0]):
             rows = [int(r) for r in np.flatnonzero(counts == count)]
             sub = {name: value[rows] for name, value in feeds.items()}
-            sub[names.CANDIDATES] = np.stack([found[r][0] for r in rows])
-            sub[names.RETRIEVAL_SCORES] = np.stack([found[r][1] for r in rows]).astype(np.float32)
+            sub[CANDIDATES] = np.stack([found[r][0] for r in rows])
+            sub[RETRIEVAL_SCORES] = np.stack([found[r][1] for r in rows]).astype(np.float32)
             logits = checked(
                 self._ranker.run(sub), (len(rows), int(count)), "ranker logits", self._ranker.path
             )
