@@ -17,7 +17,6 @@ import argparse
 import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +89,7 @@ def run_baselines(
 
 
 def run_sequential(
-    make: Callable[..., SequentialBaseline],
+    make: type[SequentialBaseline],
     grid: list[dict[str, Any]],
     encoded: EncodedData,
     seeds: list[int],
