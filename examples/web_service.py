@@ -1,5 +1,9 @@
 """A small JSON web service that embeds one Recommender (standard library only, no torch).
 
+This is the no-dependency example, to read the whole request path in one file. To take
+traffic, run ``ytrec serve`` instead (``pip install 'ytrec-infer[serve]'``; docs/serving.md):
+limits, metrics, hot reload, rules, graceful shutdown and worker processes.
+
 Run:   python examples/web_service.py artifacts/ml100k --port 8000
 Query: curl 'localhost:8000/recommend?history=50,172,181&k=5'
        curl -d '{"history": [50, 172], "k": 5, "user": {"age": 25}}' localhost:8000/recommend

@@ -340,6 +340,12 @@ def _entry_point_low(folder: Path) -> None:
     _patch(folder / INDEX, 52, "<I", levels.index(0))
 
 
+def _edit_manifest_unsigned(folder: Path, change: Callable[[dict], object]) -> None:
+    data = json.loads((folder / MANIFEST).read_text())
+    change(data)
+    (folder / MANIFEST).write_text(json.dumps(data))
+
+
 def _raw_manifest(folder: Path, edit: Callable[[str], str]) -> None:
     path = folder / MANIFEST
     path.write_text(edit(path.read_text()))
@@ -347,7 +353,8 @@ def _raw_manifest(folder: Path, edit: Callable[[str], str]) -> None:
 
 def _duplicate_key(folder: Path) -> None:
     """A second "format" key: json.loads would keep the last one silently."""
-    _raw_manifest(folder, lambda text: text.replace("{", '{"num_items_hint": 1, "num_items_hint": 2, ', 1))
+    twice = '{"num_items_hint": 1, "num_items_hint": 2, '
+    _raw_manifest(folder, lambda text: text.replace("{", twice, 1))
 
 
 def _deep_json(depth: int) -> Callable[[Path], None]:
@@ -363,7 +370,8 @@ def _nested(depth: int) -> list:
 
 def _deep_json_raw(folder: Path) -> None:
     """Nesting past Python's recursion limit: json.loads raises RecursionError."""
-    _raw_manifest(folder, lambda text: text[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    deep = "[" * 100_000 + "]" * 100_000
+    _raw_manifest(folder, lambda text: text[:-1] + ', "deep": ' + deep + "}")
 
 
 def _huge_number(text: str) -> Callable[[Path], None]:
@@ -493,6 +501,15 @@ def _ranker_logits(extra: int) -> Callable[[object, object], None]:
     return change
 
 
+def _huge_sample(folder: Path) -> None:
+    """A replay request as large as the sample file allows (the ranker on 200,000 rows)."""
+    sample = json.loads((folder / READINESS).read_text())
+    sample["candidates"] = sample["candidates"] * 2000
+    sample["retrieval_scores"] = sample["retrieval_scores"] * 2000
+    sample["logits"] = sample["logits"] * 2000
+    (folder / READINESS).write_text(json.dumps(sample))
+
+
 def _fill(key: str, value: float) -> Callable[[Path], None]:
     return lambda f: _edit_manifest(f, lambda m: m["features"][key].update(fill=value))
 
@@ -512,7 +529,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
         f"'{DIGEST_KEY}'",
     ),
     "hostile: manifest digest removed": (
-        lambda f: _raw_manifest(f, lambda t: json.dumps({k: v for k, v in json.loads(t).items() if k != DIGEST_KEY})),
+        lambda f: _edit_manifest_unsigned(f, lambda m: m.pop(DIGEST_KEY)),
         False,
         f"'{DIGEST_KEY}' is missing",
     ),
@@ -532,6 +549,11 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
         False,
         "'readiness.atol'",
     ),
+    "hostile: readiness sample of 200,000 candidates": (
+        _huge_sample,
+        True,
+        "readiness.json: is not a valid readiness sample (more than 1000 candidates",
+    ),
     "hostile: JSON nested 40 deep": (_deep_json(40), False, "nests deeper than"),
     "hostile: JSON nested 100,000 deep (RecursionError)": (_deep_json_raw, False, "manifest.json"),
     "hostile: a 5,000-digit integer (ValueError)": (_huge_number("9" * 5000), False, "digits"),
@@ -550,7 +572,11 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
     ),
     "hostile: symlinked manifest.json": (_symlinked_manifest, False, "symbolic link"),
     "hostile: age fill 1e30 (NaN user vectors)": (_fill("age", 1e30), False, "age.fill"),
-    "hostile: negative gap fill": (_fill("seconds_since_last", -1.0), False, "seconds_since_last.fill"),
+    "hostile: negative gap fill": (
+        _fill("seconds_since_last", -1.0),
+        False,
+        "seconds_since_last.fill",
+    ),
     "hostile: NaN in one row of a network's item table": (
         _onnx_edit(RANKER, _nan_item_row),
         True,

@@ -36,7 +36,8 @@ def _feed_into_output(folder: Path, nodes: list, initializers: dict[str, np.ndar
     for node in model.graph.node:
         node.output[:] = ["real_output" if o == output else o for o in node.output]
     initializers = {**initializers, "zero": np.zeros(1, np.float32)}
-    model.graph.initializer.extend(onnx.numpy_helper.from_array(v, k) for k, v in initializers.items())
+    tensors = [onnx.numpy_helper.from_array(v, k) for k, v in initializers.items()]
+    model.graph.initializer.extend(tensors)
     helper = onnx.helper
     model.graph.node.extend(
         [

@@ -62,7 +62,9 @@ def test_a_bad_stage_output_is_refused_by_every_entry_point(
         assert isinstance(caught.value, ArtifactError), "an app catching ArtifactError sees it"
 
 
-def test_nan_retrieval_scores_are_refused(rec: Recommender, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nan_retrieval_scores_are_refused(
+    rec: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
     search = rec.retriever.search
 
     def nan_search(vector, n, exclude):  # type: ignore[no-untyped-def]

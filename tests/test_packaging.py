@@ -34,6 +34,8 @@ def test_wheel_contains_only_the_runtime(wheel: Path) -> None:
     assert packages == {"ytrec_infer"}
     assert "ytrec_infer/recommender.py" in names
     assert "ytrec_infer/py.typed" in names  # PEP 561: type checkers use the package's hints
+    for page in ("index.html", "page.js", "page.css"):  # the page of `ytrec serve`
+        assert f"ytrec_infer/serve/static/{page}" in names
 
 
 def test_wheel_dependencies_and_commands(wheel: Path) -> None:
@@ -47,6 +49,8 @@ def test_wheel_dependencies_and_commands(wheel: Path) -> None:
     assert runtime == ["click", "hnswlib", "numpy", "onnxruntime"]
     train = " ".join(r for r in requires if "extra == 'train'" in r or 'extra == "train"' in r)
     assert "torch" in train and "onnx" in train
+    serve = " ".join(r for r in requires if "extra == 'serve'" in r or 'extra == "serve"' in r)
+    assert "starlette" in serve and "uvicorn" in serve
     entry_points = archive.read(meta_name.replace("METADATA", "entry_points.txt")).decode()
     assert "ytrec = ytrec_infer.cli:main" in entry_points
     assert "ytrec-bench = ytrec_infer.bench:main" in entry_points

@@ -1,8 +1,8 @@
 """Per-request rules (``exclude=``, ``allowed=``) and the serving deny list.
 
 Every retrieval path is checked against exact search over the allowed set: the exact numpy
-search, HNSW with an allowed set searched exactly (small sets), HNSW widening its search
-(``SMALL_POOL`` lowered to 0 so ML-100K reaches it), and the widening's exact fallback.
+search, HNSW widening its search, and HNSW's exact search over the set (``MAX_WIDTH`` lowered
+to 0, so every allowed set takes it).
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from ytrec_infer.retrieval import rules as rules_module
 HISTORIES = ([50, 172, 181], [1, 2, 3, 4, 5], [300, 301], [7])
 
 
-@pytest.fixture(scope="module", params=["exact-numpy", "hnsw", "hnsw-widening"])
+@pytest.fixture(scope="module", params=["exact-numpy", "hnsw", "hnsw-exact-over-set"])
 def rec(request: pytest.FixtureRequest, artifact_dir: Path) -> Recommender:
-    return Recommender.load(artifact_dir, retrieval=request.param.removesuffix("-widening"))
+    return Recommender.load(artifact_dir, retrieval=request.param.split("-exact")[0])
 
 
 @pytest.fixture(autouse=True)
-def widening(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """For the "hnsw-widening" parameter, make every allowed set take the widening path."""
-    if "hnsw-widening" in request.node.name:
-        monkeypatch.setattr(rules_module, "SMALL_POOL", 0)
+def exact_over_set(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For "hnsw-exact-over-set", every allowed set is searched exactly, never widened."""
+    if "hnsw-exact-over-set" in request.node.name:
+        monkeypatch.setattr(rules_module, "MAX_WIDTH", 0)
 
 
 def exact_top(rec: Recommender, history: list[int], n: int, pool: np.ndarray) -> list[int]:

@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("uvicorn")
 
 from benchmarks.serve.faults import chunked, exchange, faulty_requests, slow_clients_during_load
-from benchmarks.serve.loadgen import recommend_bodies, request_bytes, run_load
+from benchmarks.serve.loadgen import load_until, recommend_bodies, request_bytes, run_load
 from benchmarks.serve.process import Server, publish, serving
 from ytrec_infer import Recommender
 from ytrec_infer.serve.app import create_app
@@ -185,12 +185,17 @@ def test_metrics_count_statuses_and_time_stages(server: Server) -> None:
     assert "# TYPE ytrec_stage_seconds histogram" in text
 
 
-def _load(server: Server, count: int, concurrency: int, during: Any = None) -> dict[str, Any]:
-    """A bounded load run; ``during`` (if given) runs on a thread once the run has started."""
+def _load(server: Server, count: int, concurrency: int) -> dict[str, Any]:
     bodies = recommend_bodies(range(1, 1001), count, seed=concurrency)
-    if during is not None:
-        threading.Timer(0.2, during).start()
     return asyncio.run(run_load(server.host, server.port, bodies, concurrency)).summary()
+
+
+def _across(server: Server, action: Any, done: Any) -> dict[str, Any]:
+    """Load at concurrency 8 in rounds of 200 requests while ``action`` runs on a thread,
+    until ``done()`` holds and one round more."""
+    threading.Timer(0.1, action).start()
+    bodies = recommend_bodies(range(1, 1001), 200, seed=5)
+    return load_until(server.host, server.port, bodies, 8, done, rounds=100).summary()
 
 
 @pytest.mark.parametrize("concurrency", [1, 8, 64])
@@ -216,18 +221,21 @@ def test_hot_reload_under_load_fails_no_request(
     server: Server, serve_root: Path, artifact_dir: Path
 ) -> None:
     before = _version(server)
-    got = _load(server, 1000, 8, during=lambda: publish(serve_root, artifact_dir))
-    _wait_for(lambda: _version(server) != before)
+    got = _across(
+        server, lambda: publish(serve_root, artifact_dir), lambda: _version(server) != before
+    )
     assert got["failed"] == 0, got
-    assert len(got["versions"]) == 2 or before not in got["versions"], got  # swapped mid-run
+    assert before in got["versions"] and len(got["versions"]) == 2, got  # swapped mid-run
 
     serving_now = _version(server)
 
     def corrupt() -> None:
         publish(serve_root, artifact_dir, corrupt="ranker.onnx")
 
-    got = _load(server, 600, 8, during=corrupt)
-    _wait_for(lambda: server.get("/readyz")[1]["last_reload_error"] is not None)
+    def refused() -> bool:
+        return server.get("/readyz")[1]["last_reload_error"] is not None
+
+    got = _across(server, corrupt, refused)
     assert got["failed"] == 0 and set(got["versions"]) == {serving_now}, got
     ready = server.get("/readyz")[1]
     assert ready["model_version"] == serving_now and "ranker.onnx" in ready["last_reload_error"]

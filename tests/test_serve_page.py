@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from benchmarks.serve.process import Server
@@ -56,10 +58,12 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
 
 
 def _rows(chrome: webdriver.Chrome) -> list[list[str]]:
-    return [
-        [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
-        for row in chrome.find_elements(By.CSS_SELECTOR, "#results tbody tr")
-    ]
+    """The result table's cells, read in one script (the page may redraw it meanwhile)."""
+    rows: list[list[str]] = chrome.execute_script(
+        "return [...document.querySelectorAll('#results tbody tr')]"
+        ".map(tr => [...tr.cells].map(td => td.textContent))"
+    )
+    return rows
 
 
 def _wait(chrome: webdriver.Chrome, condition: object) -> None:
@@ -71,17 +75,20 @@ def _pick(chrome: webdriver.Chrome, query: str, title: str) -> None:
     box = chrome.find_element(By.ID, "search")
     box.clear()
     box.send_keys(query)
+    script = (
+        "return [...document.querySelectorAll('#search-results li')]"
+        ".find(li => li.firstChild.textContent === arguments[0]) || null;"
+    )
 
-    def shown(driver: webdriver.Chrome) -> object:
-        for li in driver.find_elements(By.CSS_SELECTOR, "#search-results li"):
-            if li.text.startswith(title + "#") or li.text.split("#")[0].strip() == title:
-                return li
-        return False
+    def click(driver: webdriver.Chrome) -> bool:
+        li = driver.execute_script(script, title)
+        try:
+            li.click()  # a real click; the list may be redrawn between finding and clicking
+        except (AttributeError, StaleElementReferenceException):
+            return False
+        return True
 
-    WebDriverWait(chrome, 20).until(shown)
-    li = shown(chrome)
-    assert li
-    li.click()  # type: ignore[attr-defined]
+    _wait(chrome, click)
 
 
 def _ids_after(chrome: webdriver.Chrome, before: list[list[str]]) -> list[int]:
@@ -126,6 +133,25 @@ def test_page_builds_a_history_and_shows_the_top_10(
     assert with_user == list(
         rec.recommend([50, 172], k=10, user={"occupation": "student"}).item_ids
     )
+
+    user = {"occupation": "student"}
+    before = _rows(browser)
+    dropped = with_user[:2]
+    Select(browser.find_element(By.ID, "rule-kind")).select_by_value("exclude")
+    rule = browser.find_element(By.ID, "rule-ids")
+    rule.send_keys(", ".join(map(str, dropped)) + Keys.TAB)  # TAB: the change event
+    excluded = _ids_after(browser, before)
+    assert not set(excluded) & set(dropped)
+    assert excluded == list(rec.recommend([50, 172], k=10, user=user, exclude=dropped).item_ids)
+
+    before = _rows(browser)
+    allowed = list(range(1, 61))
+    Select(browser.find_element(By.ID, "rule-kind")).select_by_value("allowed")
+    rule.clear()
+    rule.send_keys(",".join(map(str, allowed)) + Keys.TAB)
+    only = _ids_after(browser, before)
+    assert set(only) <= set(allowed)
+    assert only == list(rec.recommend([50, 172], k=10, user=user, allowed=allowed).item_ids)
 
     browser.save_screenshot(str(tmp_path / "page.png"))
     assert (tmp_path / "page.png").stat().st_size > 10_000

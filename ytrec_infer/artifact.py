@@ -224,9 +224,8 @@ def _read_manifest(root: Path) -> Manifest:
     _verify_files(root, files)
 
     catalog = _require(raw, "catalog", dict, "")
-    num_items = bounded_int(
-        _require(catalog, "num_items", int, "catalog."), 0, MAX_ITEMS, "catalog.num_items", manifest_path
-    )
+    num_items = _require(catalog, "num_items", int, "catalog.")
+    bounded_int(num_items, 0, MAX_ITEMS, "catalog.num_items", manifest_path)
     for key in ("item_ids", "titles", "popularity", "item_vectors"):
         if _require(catalog, key, str, "catalog.") not in files:
             raise ArtifactError(manifest_path, f"catalog.{key} names a file that is not listed")

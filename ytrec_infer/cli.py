@@ -476,7 +476,7 @@ def serve(
         body_timeout_s=body_timeout,
     )
     level = "WARNING" if quiet else "INFO"
-    if not run(options, host, port, workers, graceful_timeout, level):
+    if not run(options, click.echo, host, port, workers, graceful_timeout, level):
         raise click.ClickException(f"could not serve {artifact}: see the error logged above")
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from ytrec_infer.artifact import IndexSpec
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.safe_load import read_into
 
 HEADER = struct.Struct("<QQQQQQiIQQQdQ")
 """The fixed-size header; its fields, in order, are those of :class:`HnswHeader`."""
@@ -122,12 +123,11 @@ def _level0_chunks(path: Path, header: HnswHeader, chunk: int = 1 << 16) -> Iter
     layout = level0_dtype(header)
     if layout.itemsize != header.size_data_per_element:
         raise ArtifactError(path, "hnswlib element layout does not match its header")
-    with open(path, "rb") as handle:
+    with open(path, "rb", buffering=0) as handle:
         handle.seek(HEADER.size)
         for start in range(0, header.element_count, chunk):
-            want = min(chunk, header.element_count - start)
-            rows = np.fromfile(handle, dtype=layout, count=want)
-            if len(rows) != want:
+            rows = np.empty(min(chunk, header.element_count - start), dtype=layout)
+            if read_into(handle, rows.data.cast("B")) != rows.nbytes:
                 raise ArtifactError(path, "hnswlib level-0 block is truncated")
             yield rows
 
@@ -201,7 +201,8 @@ def upper_level_depths(path: Path, header: HnswHeader, words: np.ndarray) -> np.
 
 def _level_within(levels: np.ndarray) -> np.ndarray:
     """For every upper-level link list, element by element, its level minus one (0, 1, ...)."""
-    within: np.ndarray = np.arange(int(levels.sum())) - np.repeat(np.cumsum(levels) - levels, levels)
+    starts = np.repeat(np.cumsum(levels) - levels, levels)
+    within: np.ndarray = np.arange(int(levels.sum())) - starts
     return within
 
 

@@ -30,7 +30,9 @@ DIGEST_SINCE = (1, 2)
 def manifest_digest(manifest: Mapping[str, Any]) -> str:
     """Hex sha256 of the canonical JSON of ``manifest`` without :data:`DIGEST_KEY`."""
     body = {key: value for key, value in manifest.items() if key != DIGEST_KEY}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    canonical = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
@@ -39,14 +41,18 @@ def with_digest(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return {**manifest, DIGEST_KEY: manifest_digest(manifest)}
 
 
-def check_manifest_digest(manifest: Mapping[str, Any], version: tuple[int, int], path: Path) -> None:
+def check_manifest_digest(
+    manifest: Mapping[str, Any], version: tuple[int, int], path: Path
+) -> None:
     """Refuse a manifest whose content does not match its digest, or that lacks one although its
     format version requires it (an older manifest without one is read as before)."""
     stored = manifest.get(DIGEST_KEY)
     if stored is None and version < DIGEST_SINCE:
         return
     if not isinstance(stored, str):
-        raise ArtifactError(path, f"'{DIGEST_KEY}' is missing: format {version[0]}.{version[1]} requires it")
+        raise ArtifactError(
+            path, f"'{DIGEST_KEY}' is missing: format {version[0]}.{version[1]} requires it"
+        )
     if stored != manifest_digest(manifest):
         raise ArtifactError(
             path,

@@ -48,6 +48,8 @@ _ELEMENT_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 
 """TensorProto data type -> bytes per element (8 = string is refused: no string tensors)."""
 _FLOAT_TYPES: dict[int, np.dtype] = {1: np.dtype("<f4"), 10: np.dtype("<f2"), 11: np.dtype("<f8")}
 """The raw_data layout of FLOAT, FLOAT16 and DOUBLE tensors."""
+_FINITE_CHUNK = 1 << 20
+"""Elements per finiteness check (in float64, so no finite float32 weight overflows)."""
 
 
 class _Malformed(ValueError):
@@ -125,8 +127,11 @@ def _check_finite(data: bytes | memoryview, dtype: np.dtype | None) -> None:
         return
     if len(data) % dtype.itemsize:
         raise _Malformed("tensor data is not a whole number of elements")
-    if not np.isfinite(np.frombuffer(data, dtype=dtype)).all():
-        raise _Refused("a weight tensor holds NaN or infinity")
+    values = np.frombuffer(data, dtype=dtype)
+    for start in range(0, len(values), _FINITE_CHUNK):  # one dot product per chunk: NaN and
+        chunk = values[start : start + _FINITE_CHUNK].astype(np.float64)  # inf propagate
+        if not math.isfinite(chunk.dot(chunk)):
+            raise _Refused("a weight tensor holds NaN or infinity")
 
 
 class _Scan:
@@ -179,7 +184,8 @@ class _Scan:
         if domain not in DEFAULT_DOMAINS:
             raise _Refused(f"operator {op!r} of domain {domain!r} is not allowed")
         if op not in ALLOWED_OPS:
-            raise _Refused(f"operator {op!r} is not allowed (allowed: {', '.join(sorted(ALLOWED_OPS))})")
+            allowed = ", ".join(sorted(ALLOWED_OPS))
+            raise _Refused(f"operator {op!r} is not allowed (allowed: {allowed})")
 
     def attribute(self, data: memoryview, op: str) -> None:
         for number, _, value in _fields(data):

@@ -38,6 +38,8 @@ RTOL = 1e-3
 ATOL = 1e-3
 MIN_OVERLAP = 0.8
 NEAREST = 10
+MAX_SAMPLE_ITEMS = 1000
+"""At most this many stored candidates and nearest items (the exporter stores 100 and 10)."""
 BOUNDS = {"rtol": (0.0, 0.01), "atol": (0.0, 0.01), "min_overlap": (0.5, 1.0)}
 """What a manifest may set: loose enough for another provider's rounding and an approximate
 index, tight enough that the replay still tells a damaged network or index apart."""
@@ -133,6 +135,12 @@ def _replay(rec: Recommender, spec: dict[str, Any]) -> None:
         or np.any((candidates < 1) | (candidates > rec.num_items))
     ):
         raise ArtifactError(path, "is not a valid readiness sample (candidate lists disagree)")
+    if max(len(candidates), len(nearest)) > MAX_SAMPLE_ITEMS:
+        raise ArtifactError(
+            path,
+            f"is not a valid readiness sample (more than {MAX_SAMPLE_ITEMS} candidates or "
+            "nearest items: the replay would run the ranker on an unbounded request)",
+        )
     _close("user tower output", rec.embed(request), stored_vector, spec)
     _close("ranker logits", rec.score(request, candidates, retrieval), logits, spec)
     found, scores = rec.retrieve(request, stored_vector, len(nearest), False)

@@ -22,8 +22,8 @@ from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import Retriever
-from ytrec_infer.retrieval.rules import NO_RULES, Rules, search_with_rules
-from ytrec_infer.validation import flag, item_id_array, positive_int
+from ytrec_infer.retrieval.rules import NO_RULES, Rules, distinct, search_with_rules
+from ytrec_infer.validation import MAX_LIST_LENGTH, flag, item_id_array, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,8 @@ class Recommender:
         1.0
         """
         output = self._user_tower.run(request.feeds)
-        vector: np.ndarray = checked(output, (1, self._dim), "user vector", self._user_tower.path)[0]
+        shape = (1, self._dim)
+        vector: np.ndarray = checked(output, shape, "user vector", self._user_tower.path)[0]
         return vector
 
     def rules(self, exclude: ItemIds | None = None, allowed: ItemIds | None = None) -> Rules:
@@ -213,15 +214,16 @@ class Recommender:
         """
         if exclude is None and allowed is None:
             return NO_RULES
+        most = max(MAX_LIST_LENGTH, self.num_items)  # a rule may name the whole catalog
         excluded = (
             np.zeros(0, np.int64)
             if exclude is None
-            else np.unique(self.catalog.codes(item_id_array(exclude, "exclude"))[0])
+            else distinct(self.catalog.codes(item_id_array(exclude, "exclude", most))[0])
         )
         permitted = (
             None
             if allowed is None
-            else np.unique(self.catalog.codes(item_id_array(allowed, "allowed"))[0])
+            else distinct(self.catalog.codes(item_id_array(allowed, "allowed", most))[0])
         )
         return Rules(excluded, permitted)
 

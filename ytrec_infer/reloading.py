@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ytrec_infer import load_probe
+from ytrec_infer.load_probe import TIMEOUT_S as PROBE_TIMEOUT_S
+from ytrec_infer.load_probe import probe
 from ytrec_infer.artifact import MANIFEST
 from ytrec_infer.loading import LoadOptions, choose_options
 from ytrec_infer.recommender import History, ItemIds, Recommender
@@ -86,7 +87,7 @@ class ServingRecommender:
         float16: bool | None = None,
         *,
         options: LoadOptions | None = None,
-        probe_timeout_s: float | None = load_probe.TIMEOUT_S,
+        probe_timeout_s: float | None = PROBE_TIMEOUT_S,
     ) -> None:
         self.root = Path(root)
         self.options = choose_options(options, providers, threads, device, retrieval, float16)
@@ -272,7 +273,7 @@ class ServingRecommender:
                     return ReloadOutcome(False, self.version, self.last_error)
                 if self.probe_timeout_s is not None:
                     self._refused = fingerprint
-                    load_probe.probe(folder, self.options, self.probe_timeout_s)
+                    probe(folder, self.options, self.probe_timeout_s)
                 fresh = self._load(folder)
             except Exception as exc:  # noqa: BLE001 - any failure must leave the old model serving
                 self.last_error = exc

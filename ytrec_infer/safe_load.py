@@ -15,6 +15,7 @@ block of loading code into an ``ArtifactError``.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -114,15 +115,21 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, walked iteratively (no recursion to exhaust)."""
+    """Nesting depth of parsed JSON, walked iteratively (no recursion to exhaust); a list of
+    scalars (a million titles) is passed over in one C-level pass of ``map(type, ...)``."""
+    if not isinstance(value, (dict, list)):
+        return 0
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                children = item.values() if isinstance(item, dict) else item
-                stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            continue
+        children = item.values() if isinstance(item, dict) else item
+        if not {dict, list} & set(map(type, children)):
+            continue
+        nested = (child for child in children if isinstance(child, (dict, list)))
+        stack.extend((child, depth + 1) for child in nested)
     return deepest
 
 
@@ -150,11 +157,22 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON
     return value
 
 
+def read_into(handle: io.RawIOBase, view: memoryview) -> int:
+    """Fill ``view`` from the unbuffered file ``handle`` (one copy, no temporary); bytes read."""
+    got = 0
+    while got < len(view):
+        count = handle.readinto(view[got:])
+        if not count:
+            break
+        got += count
+    return got
+
+
 def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
     """A ``.npy`` array read into memory (no pickle, no memory map), checked for dtype and rank,
     and with its header's shape checked against the file size before anything is allocated."""
     fd = open_regular(path)
-    with artifact_errors(path), os.fdopen(fd, "rb") as handle:
+    with artifact_errors(path), os.fdopen(fd, "rb", buffering=0) as handle:
         try:
             version = npy_format.read_magic(handle)
             if version == (1, 0):
@@ -175,8 +193,8 @@ def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
                 f"header says shape {shape} ({count * found.itemsize} bytes) but the file holds "
                 f"{available} bytes of data",
             )
-        array = np.fromfile(handle, dtype=found, count=count)
-        if array.size != count:
+        array = np.empty(count, dtype=found)
+        if read_into(handle, array.data.cast("B")) != array.nbytes:
             raise ArtifactError(path, "is shorter than its header says (changed while read?)")
     array.flags.writeable = False
     return array.reshape(shape)

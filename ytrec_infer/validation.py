@@ -12,7 +12,7 @@ import numpy as np
 MAX_LIST_LENGTH = 100_000
 
 
-def item_id_array(value: Any, name: str) -> np.ndarray:
+def item_id_array(value: Any, name: str, maximum: int = MAX_LIST_LENGTH) -> np.ndarray:
     """A 1-D int64 array of item ids from a list, tuple, range or integer numpy array.
 
     Strings, floats and booleans are refused rather than guessed at: an id of ``"50"`` or
@@ -25,8 +25,8 @@ def item_id_array(value: Any, name: str) -> np.ndarray:
         )
     if isinstance(value, np.ndarray) and value.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {value.shape}")
-    if len(value) > MAX_LIST_LENGTH:
-        raise ValueError(f"{name} has {len(value)} ids; at most {MAX_LIST_LENGTH} are accepted")
+    if len(value) > maximum:
+        raise ValueError(f"{name} has {len(value)} ids; at most {maximum} are accepted")
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integer ids, got dtype {value.dtype}")

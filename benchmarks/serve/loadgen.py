@@ -14,7 +14,7 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,31 @@ async def run_load(
     await asyncio.gather(*(client() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def load_until(
+    host: str,
+    port: int,
+    bodies: Sequence[bytes],
+    concurrency: int,
+    done: Callable[[], bool],
+    rounds: int = 50,
+) -> LoadResult:
+    """Send ``bodies`` round after round until ``done()`` holds, then one round more, at most
+    ``rounds`` rounds: load that surely spans an event (a reload) however fast the server."""
+    total = LoadResult(concurrency)
+    last = False
+    for _ in range(rounds):
+        result = asyncio.run(run_load(host, port, bodies, concurrency))
+        total.seconds += result.seconds
+        total.latencies += result.latencies
+        total.statuses.update(result.statuses)
+        total.errors += result.errors
+        total.versions.update(result.versions)
+        if last:
+            break
+        last = done()
+    return total
 
 
 def recommend_bodies(item_ids: Sequence[int], count: int, seed: int = 0) -> list[bytes]:

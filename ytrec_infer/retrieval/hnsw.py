@@ -73,8 +73,18 @@ class HnswRetriever:
             return self.index, ef
         with self._narrow_lock:
             if self._narrow is None:
-                self._narrow = self._load(1)
+                self._narrow = self._copy(1)
         return self._narrow, ef
+
+    def _copy(self, ef: int) -> hnswlib.Index:
+        """A second handle on the loaded, verified graph, copied in memory: reading the file
+        again at request time would load whatever is on disk by then, unchecked (a folder
+        redeployed in place, or a half-written file)."""
+        index = hnswlib.Index.__new__(hnswlib.Index)
+        index.__setstate__(self.index.__getstate__())
+        index.set_ef(ef)
+        index.set_num_threads(1)
+        return index
 
     def _query(
         self, vectors: np.ndarray, wanted: int, handle: tuple[hnswlib.Index, int]

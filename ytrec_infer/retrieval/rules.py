@@ -4,12 +4,12 @@ Rules act in the search itself, so a request still gets ``n`` items whenever ``n
 
 - ``exclude`` joins the history in the retriever's exclusion list, which every backend
   over-fetches for (:func:`~ytrec_infer.retrieval.protocol.fetch_count`).
-- ``allowed`` restricts the search to a set. Exact backends, and HNSW for a small set (at most
-  :data:`SMALL_POOL` codes), score the allowed vectors directly: exact top ``n`` over the set.
-  HNSW on a larger set widens its search: it asks for ``n / share`` neighbours (``share`` =
-  allowed part of the catalog) times :data:`WIDEN_MARGIN`, keeps the allowed ones, and doubles
-  the width until ``n`` pass or the width would exceed :data:`MAX_WIDTH`; then it falls back to
-  the exact search over the set, so the answer is never short.
+- ``allowed`` restricts the search to a set. HNSW widens its search: it asks for
+  ``n / share`` neighbours (``share`` = the allowed part of the catalog) times
+  :data:`WIDEN_MARGIN`, keeps the allowed ones, and doubles the width until ``n`` pass. When
+  the width would exceed :data:`MAX_WIDTH` (a small set: under about 5% of the catalog for
+  ``n = 100``), it searches exactly over the set instead, scoring only the allowed vectors;
+  so the answer is never short. The exact backends always score the allowed vectors.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ import numpy as np
 
 from ytrec_infer.retrieval.protocol import Found, Retriever, nothing_found
 
-SMALL_POOL = 20_000
-"""Allowed sets up to this size are searched exactly (reading 20k vectors beats a wide HNSW)."""
 WIDEN_MARGIN = 2.0
 """Over-fetch factor on top of ``n / share`` for HNSW with an allowed set."""
 MAX_WIDTH = 4096
-"""Widest HNSW search tried before the exact fallback over the allowed set."""
+"""Widest HNSW search tried before the exact search over the allowed set (past a few thousand
+neighbours, scoring the allowed vectors is faster than widening further)."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +40,27 @@ class Rules:
     allowed: np.ndarray | None = None
 
     def pool(self) -> np.ndarray:
-        """The allowed codes that are not excluded (only when an allowed set is given)."""
+        """The allowed codes that are not excluded (only when an allowed set is given): the
+        excluded ones are found by binary search, so a large allowed set costs one copy."""
         assert self.allowed is not None
-        return np.setdiff1d(self.allowed, self.exclude, assume_unique=True)
+        allowed, excluded = self.allowed, self.exclude
+        if not len(allowed) or not len(excluded):
+            return allowed
+        rows = np.minimum(np.searchsorted(allowed, excluded), len(allowed) - 1)
+        return np.delete(allowed, rows[allowed[rows] == excluded])
 
 
 NO_RULES = Rules(np.zeros(0, np.int64))
+
+
+def distinct(codes: np.ndarray) -> np.ndarray:
+    """Sorted distinct codes: as given when already strictly increasing (one compare, the
+    common case of an allowed list kept sorted), else a sort and a compare (cheaper than
+    ``np.unique`` on large id lists)."""
+    if len(codes) < 2 or bool(np.all(codes[1:] > codes[:-1])):
+        return codes
+    ordered = np.sort(codes)
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
 def exact_over(vectors: np.ndarray, vector: np.ndarray, n: int, pool: np.ndarray) -> Found:
@@ -67,7 +81,7 @@ def search_with_rules(
     if rules.allowed is None:
         return retriever.search(vector, n, rules.exclude)
     pool = rules.pool()
-    if retriever.kind == "hnsw" and len(pool) > SMALL_POOL:
+    if retriever.kind == "hnsw" and len(pool):
         width = math.ceil(min(n, len(pool)) * retriever.size / len(pool) * WIDEN_MARGIN)
         while width <= MAX_WIDTH:
             codes, scores = retriever.search(vector, width, rules.exclude)

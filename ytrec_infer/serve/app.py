@@ -56,7 +56,7 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     return Response(json.dumps(payload), status, headers, media_type="application/json")
 
 
-def version_name(rec: Recommender) -> str:
+def model_version(rec: Recommender) -> str:
     """The name of the artifact folder a model was loaded from (``v000002``, ...)."""
     return rec.manifest.root.name
 
@@ -175,7 +175,7 @@ def create_app(options: ServeOptions, serving: ServingRecommender | None = None)
 
     def encoded(route: str, rec: Recommender, payload: dict[str, Any]) -> Response:
         started = perf_counter()
-        version = version_name(rec)
+        version = model_version(rec)
         response = json_response(200, {"model_version": version, **payload})
         response.headers["X-Model-Version"] = version
         state.metrics.observe(route, "encode", perf_counter() - started)
@@ -237,7 +237,7 @@ def create_app(options: ServeOptions, serving: ServingRecommender | None = None)
         return json_response(
             200,
             {
-                "model_version": version_name(rec),
+                "model_version": model_version(rec),
                 "num_items": rec.num_items,
                 "item_id_type": item_id_type(rec),
                 "max_k": options.max_k,
@@ -257,14 +257,14 @@ def create_app(options: ServeOptions, serving: ServingRecommender | None = None)
             200,
             {
                 "ready": True,
-                "model_version": version_name(state.serving.current),
+                "model_version": model_version(state.serving.current),
                 "num_items": state.serving.current.num_items,
                 "last_reload_error": None if error is None else str(error),
             },
         )
 
     async def metrics(request: Request) -> Response:
-        version = None if state.serving is None else version_name(state.serving.current)
+        version = None if state.serving is None else model_version(state.serving.current)
         return Response(
             state.metrics.render(version), media_type="text/plain; version=0.0.4; charset=utf-8"
         )

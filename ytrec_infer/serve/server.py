@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import socket
-import sys
+from collections.abc import Callable
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -46,6 +46,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def run(
     options: ServeOptions,
+    announce: Callable[[str], None],
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: int = 1,
@@ -54,7 +55,8 @@ def run(
 ) -> bool:
     """Serve until SIGTERM/SIGINT; False when the application could not start.
 
-    Every worker process loads its own model and keeps its own metrics.
+    ``announce`` gets the line naming the address, once the socket is bound (the CLI prints
+    it on stdout). Every worker process loads its own model and keeps its own metrics.
     """
     options.to_env()
     config = uvicorn.Config(
@@ -71,7 +73,7 @@ def run(
     )
     sock = bind(host, port)
     bound = sock.getsockname()
-    print(f"serving {options.source} on http://{bound[0]}:{bound[1]}", file=sys.stdout, flush=True)
+    announce(f"serving {options.source} on http://{bound[0]}:{bound[1]}")
     if workers > 1:
         Multiprocess(config, sockets=[sock]).run()
         return True

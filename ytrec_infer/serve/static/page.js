@@ -2,7 +2,7 @@
 // Plain JavaScript against the service's own JSON routes; no build step, no libraries.
 "use strict";
 
-const state = { history: [], fields: [], integerIds: true };
+const state = { history: [], fields: [], integerIds: true, asked: 0 };
 const $ = (id) => document.getElementById(id);
 
 async function call(path, body) {
@@ -37,6 +37,7 @@ function item(li, record) {
 async function search() {
   const query = $("search").value;
   const found = await call(`/items?q=${encodeURIComponent(query)}&limit=15`);
+  if (query !== $("search").value) return;  // a newer search is on its way
   const list = $("search-results");
   list.replaceChildren(...found.items.map((record) => {
     const li = item(document.createElement("li"), record);
@@ -116,8 +117,10 @@ async function recommend() {
   const body = { history: state.history.map((r) => r.item_id), k: 10, user: userValues() };
   const kind = $("rule-kind").value;
   if (kind !== "none") body[kind] = ruleIds();
+  const asked = ++state.asked;  // only the latest request's answer is shown
   try {
     const got = await call("/recommend", body);
+    if (asked !== state.asked) return;
     const rows = got.items.map((r, i) => {
       const tr = document.createElement("tr");
       tr.dataset.id = JSON.stringify(r.item_id);
@@ -135,7 +138,7 @@ async function recommend() {
     const how = got.cold_start ? "cold start: the most popular items" : `stage: ${got.stage}`;
     setStatus(`${how}; model ${got.model_version}`, false);
   } catch (error) {
-    setStatus(error.message, true);
+    if (asked === state.asked) setStatus(error.message, true);
   }
 }
 
