@@ -10,6 +10,8 @@ import pytest
 
 import ytrec_infer
 from ytrec_infer import errors, loading, recommender, reloading, results
+from ytrec_infer.retrieval import rules
+from ytrec_infer.serve import browse, metrics, openapi, options, payloads
 
 
 def _public_members() -> list[tuple[str, object]]:
@@ -41,11 +43,16 @@ def test_all_names_resolve_and_version_is_set() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [ytrec_infer, loading, recommender, reloading, results, errors], ids=lambda m: m.__name__
+    "module",
+    [ytrec_infer, loading, recommender, reloading, results, errors, rules]
+    + [browse, metrics, openapi, options, payloads],  # the serve modules without the web stack
+    ids=lambda m: m.__name__,
 )
 def test_docstring_examples_run(module: object, artifact_dir: Path) -> None:
-    """The examples run against the session's trained artifact, as ARTIFACT, rec, serving."""
+    """The examples run against the session's trained artifact, as ARTIFACT, rec, serving,
+    with the module's own names in scope as a reader of that module would have them."""
     globs = {
+        **vars(module),
         "ARTIFACT": str(artifact_dir),
         "rec": ytrec_infer.Recommender.load(artifact_dir),
         "serving": ytrec_infer.ServingRecommender(artifact_dir),

@@ -15,7 +15,7 @@ import numpy as np
 from ytrec_infer.artifact import Manifest
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.safe_load import read_json, read_npy
-from ytrec_infer.validation import item_id_array
+from ytrec_infer.validation import MAX_LIST_LENGTH, item_id_array
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,9 @@ class Catalog:
         """Whether the catalog's ids are strings (then requests must use strings too)."""
         return bool(self.item_ids.dtype.kind == "U")
 
-    def id_array(self, value: Any, name: str) -> np.ndarray:
+    def id_array(self, value: Any, name: str, maximum: int = MAX_LIST_LENGTH) -> np.ndarray:
         """Validated ids of this catalog's kind (see :func:`item_id_array`)."""
-        return item_id_array(value, name, self.string_ids)
+        return item_id_array(value, name, maximum, self.string_ids)
 
     @classmethod
     def load(cls, manifest: Manifest) -> Catalog:

@@ -24,7 +24,7 @@ from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import Retriever
 from ytrec_infer.retrieval.rules import NO_RULES, Rules, distinct, search_with_rules
-from ytrec_infer.validation import flag, positive_int
+from ytrec_infer.validation import MAX_LIST_LENGTH, flag, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
@@ -212,15 +212,16 @@ class Recommender:
         """
         if exclude is None and allowed is None:
             return NO_RULES
+        most = max(MAX_LIST_LENGTH, self.num_items)  # a rule may name the whole catalog
         excluded = (
             np.zeros(0, np.int64)
             if exclude is None
-            else distinct(self.catalog.codes(self.catalog.id_array(exclude, "exclude"))[0])
+            else distinct(self.catalog.codes(self.catalog.id_array(exclude, "exclude", most))[0])
         )
         permitted = (
             None
             if allowed is None
-            else distinct(self.catalog.codes(self.catalog.id_array(allowed, "allowed"))[0])
+            else distinct(self.catalog.codes(self.catalog.id_array(allowed, "allowed", most))[0])
         )
         return Rules(excluded, permitted)
 

@@ -12,9 +12,11 @@ import numpy as np
 MAX_LIST_LENGTH = 100_000
 
 
-def item_id_array(value: Any, name: str, strings: bool = False) -> np.ndarray:
+def item_id_array(
+    value: Any, name: str, maximum: int = MAX_LIST_LENGTH, strings: bool = False
+) -> np.ndarray:
     """A 1-D array of item ids from a list, tuple, range or numpy array: int64 ids, or (for a
-    catalog of string ids, ``strings=True``) unicode ids.
+    catalog of string ids, ``strings=True``) unicode ids; at most ``maximum`` of them.
 
     Ids of the other kind, floats and booleans are refused rather than guessed at: an id of
     ``"50"`` in an integer catalog or ``50.0`` is almost always a bug upstream, and silently
@@ -26,8 +28,8 @@ def item_id_array(value: Any, name: str, strings: bool = False) -> np.ndarray:
         raise TypeError(f"{name} must be a sequence of {kind} item ids, got {type(value).__name__}")
     if isinstance(value, np.ndarray) and value.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {value.shape}")
-    if len(value) > MAX_LIST_LENGTH:
-        raise ValueError(f"{name} has {len(value)} ids; at most {MAX_LIST_LENGTH} are accepted")
+    if len(value) > maximum:
+        raise ValueError(f"{name} has {len(value)} ids; at most {maximum} are accepted")
     if strings:
         return _string_ids(value, name)
     if isinstance(value, np.ndarray):

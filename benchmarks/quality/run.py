@@ -5,10 +5,11 @@
 
 The main table trains and exports the default configuration once per seed and evaluates the
 artifact (ONNX + HNSW) next to the same networks in torch with exact search, on both splits;
-the baselines are tuned once on the validation split and then fitted per seed. Ablations
-train without export and are evaluated in torch with exact search. Results are JSON (plus a
-Markdown rendering) under ``--out``; each part is rewritten after every run, so an
-interrupted job keeps what it finished.
+the baselines are tuned once on the validation split and then fitted per seed (the
+sequential ones, SASRec and GRU4Rec, early-stopped on the validation split for every grid
+point and seed). Ablations train without export and are evaluated in torch with exact
+search. Results are JSON (plus a Markdown rendering) under ``--out``; each part is rewritten
+after every run, so an interrupted job keeps what it finished.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import argparse
 import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,7 @@ def run_baselines(
 
 
 def run_sequential(
-    make: Callable[..., SequentialBaseline],
+    make: type[SequentialBaseline],
     grid: list[dict[str, Any]],
     encoded: EncodedData,
     seeds: list[int],

@@ -25,7 +25,7 @@ BASELINES: dict[str, tuple[Callable[..., Baseline], list[dict[str, Any]]]] = {
 }
 """Each baseline with its hyperparameter grid (tuned on the validation split)."""
 
-SEQUENTIAL: dict[str, tuple[Callable[..., SequentialBaseline], list[dict[str, Any]]]] = {
+SEQUENTIAL: dict[str, tuple[type[SequentialBaseline], list[dict[str, Any]]]] = {
     "SASRec": (SASRec, [{"dropout": d} for d in (0.2, 0.5)]),
     "GRU4Rec": (GRU4Rec, [{"dropout": d} for d in (0.2, 0.5)]),
 }

@@ -10,16 +10,20 @@ import numpy as np
 from trainers.encoding import EncodedData
 
 
-class Baseline(Protocol):
+class Scorer(Protocol):
+    """Scores the whole catalog for given users and their visible histories."""
+
+    def scores(self, user_rows: np.ndarray, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores [U, num_items] (column j is code j + 1); higher is better."""
+
+
+class Baseline(Scorer, Protocol):
     """Fit on per-user item codes, then score the whole catalog for given users."""
 
     name: str
 
     def fit(self, user_items: Sequence[np.ndarray], num_items: int, seed: int) -> None:
         """Learn from ``user_items[user_row]`` (item codes 1..num_items)."""
-
-    def scores(self, user_rows: np.ndarray, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """Scores [U, num_items] (column j is code j + 1); higher is better."""
 
     def params(self) -> dict[str, Any]:
         """The hyperparameters in use (reported next to the metrics)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -61,6 +62,9 @@ class SASRec(SequentialBaseline):
     def __init__(self, blocks: int = 2, **options: float) -> None:
         super().__init__(**options)  # type: ignore[arg-type]
         self.blocks = blocks
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "blocks": self.blocks}
 
     def build(self, num_items: int) -> SequenceNetwork:
         return SASRecNetwork(num_items, self.hidden_size, self.max_length, self.blocks, self.dropout)

@@ -197,7 +197,7 @@ class SequentialBaseline:
             logits = hidden @ network.items.weight[1:].T
             loss = F.cross_entropy(logits, target[real] - 1)
             optimizer.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             total += loss.item() * int(real.sum())
             count += int(real.sum())

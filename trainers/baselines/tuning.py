@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from trainers.baselines.common import Baseline, visible_interactions
+from trainers.baselines.common import Baseline, Scorer, visible_interactions
 from trainers.baselines.sequential import SequentialBaseline
 from trainers.encoding import EncodedData
 from trainers.holdout import holdout_set
@@ -32,7 +32,7 @@ def _require_points(grid: Sequence[dict[str, Any]]) -> None:
 
 
 def score_lists(
-    model: Baseline, data: EncodedData, split: str, k: int = 10
+    model: Scorer, data: EncodedData, split: str, k: int = 10
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k codes per held-out user of ``split`` (history excluded) and the targets."""
     holdout = holdout_set(data, split)
@@ -82,7 +82,7 @@ def fit_and_score(
 
 
 def sequential_run(
-    make: Callable[..., SequentialBaseline],
+    make: type[SequentialBaseline],
     params: dict[str, Any],
     data: EncodedData,
     seed: int = 0,
@@ -104,7 +104,7 @@ def sequential_run(
 
 
 def tune_sequential(
-    make: Callable[..., SequentialBaseline],
+    make: type[SequentialBaseline],
     grid: Sequence[dict[str, Any]],
     data: EncodedData,
     seed: int = 0,

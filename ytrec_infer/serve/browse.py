@@ -55,8 +55,8 @@ def find_item(rec: Recommender, text: str) -> dict[str, Any] | None:
 class TitleSearch:
     """Case-insensitive substring search over one catalog's titles, most popular first.
 
-    >>> TitleSearch(rec).search("star wars", 1)[0]["title"]
-    'Star Wars (1977)'
+    >>> [r["item_id"] for r in TitleSearch(rec).search("STAR TREK", 20)][:2]  # most watched first
+    [222, 228]
     """
 
     def __init__(self, rec: Recommender) -> None:
