@@ -11,7 +11,7 @@ HISTORY ?= 50,172,181
 PYTEST_ARGS ?=
 comma := ,
 
-.PHONY: install demo test quality clean
+.PHONY: install demo test check-wheel quality clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,10 @@ demo: install
 test: install
 	$(BIN)/python -m mypy --strict ytrec_infer/
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Train from the built wheel alone in a clean venv (what .ci/run does after the tests).
+check-wheel: install
+	TORCH_INDEX='$(TORCH_INDEX)' scripts/check-wheel-training.sh $(BIN)/python
 
 # The README's Results: 3 seeds through the artifact, baselines, ablations (docs/evaluation.md).
 quality: install

@@ -207,7 +207,7 @@ def _readiness_sample(
             **data.user_attributes(int(row)),
             "seconds_since_last": float(valid.seconds_since_last[i]),
         }
-        history = [int(x) for x in rec.catalog.ids(valid.histories[i])]
+        history = rec.catalog.ids(valid.histories[i]).tolist()
         sample = readiness.make_sample(rec, history, user, n_candidates=min(100, rec.num_items))
         nearest = np.asarray(sample["nearest"])
         scores = vectors @ np.asarray(sample["user_vector"], dtype=np.float32)
@@ -240,7 +240,7 @@ def build_artifact(
         with torch.inference_mode():
             queries = user_vectors(candidate_model, data, valid.user_rows, valid.histories).numpy()
         arrays = CatalogArrays(
-            data.item_ids.astype(np.int64),
+            data.item_ids if data.item_ids.dtype.kind == "U" else data.item_ids.astype(np.int64),
             vectors,
             tuple(data.item_feature_names),
             data.popularity.astype(np.int64),

@@ -16,17 +16,20 @@ import torch
 from export.serving_ranker import ServingRanker
 from export.serving_tower import ServingTower
 from trainers.models import CandidateModel, Ranker
+from ytrec_infer import network_inputs as names
 from ytrec_infer.artifact import TensorSpec
 
 MAX_IR_VERSION = 10
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64"}
 
 
-def _sample_user_inputs(batch: int, length: int) -> dict[str, torch.Tensor]:
+def _sample_user_inputs(
+    batch: int, length: int, categorical: int, numeric: int
+) -> dict[str, torch.Tensor]:
     return {
-        "history": torch.tensor([[1, 2, 0][:length]] * batch, dtype=torch.int64),
-        "user_categorical": torch.zeros((batch, 3), dtype=torch.int64),
-        "age": torch.full((batch,), 30.0),
+        names.HISTORY: torch.tensor([[1, 2, 0][:length]] * batch, dtype=torch.int64),
+        names.USER_CATEGORICAL: torch.zeros((batch, categorical), dtype=torch.int64),
+        names.USER_NUMERIC: torch.full((batch, numeric), 0.5),
     }
 
 
@@ -78,19 +81,19 @@ def _export(
 def export_user_tower(
     model: CandidateModel, path: Path
 ) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    """user_tower.onnx: (history, user_categorical, age, example_age) -> user_vector [B, D].
+    """user_tower.onnx: (history, user_categorical, user_numeric, example_age) -> user_vector [B, D].
 
     Exports :class:`ServingTower` (same function, fewer graph nodes)."""
     batch, length = torch.export.Dim("batch"), torch.export.Dim("history")
-    inputs = _sample_user_inputs(2, 3)
-    inputs["example_age"] = torch.zeros(2)
+    inputs = _sample_user_inputs(2, 3, *model.user_widths)
+    inputs[names.EXAMPLE_AGE] = torch.zeros(2)
     dynamic = {
-        "history": {0: batch, 1: length},
-        "user_categorical": {0: batch},
-        "age": {0: batch},
-        "example_age": {0: batch},
+        names.HISTORY: {0: batch, 1: length},
+        names.USER_CATEGORICAL: {0: batch},
+        names.USER_NUMERIC: {0: batch},
+        names.EXAMPLE_AGE: {0: batch},
     }
-    return _export(ServingTower(model), inputs, dynamic, "user_vector", path)
+    return _export(ServingTower(model), inputs, dynamic, names.USER_VECTOR, path)
 
 
 def export_ranker(
@@ -104,16 +107,21 @@ def export_ranker(
         torch.export.Dim("history"),
         torch.export.Dim("candidates"),
     )
-    inputs = _sample_user_inputs(2, 3)
-    inputs["candidates"] = torch.tensor([[1, 2, 3, 4]] * 2, dtype=torch.int64)
-    inputs["retrieval_scores"] = torch.zeros((2, 4))
-    inputs["seconds_since_last"] = torch.full((2,), 60.0)
-    dynamic = {
-        "history": {0: batch, 1: length},
-        "user_categorical": {0: batch},
-        "age": {0: batch},
-        "candidates": {0: batch, 1: count},
-        "retrieval_scores": {0: batch, 1: count},
-        "seconds_since_last": {0: batch},
+    user = _sample_user_inputs(2, 3, *ranker.user_widths)
+    inputs = {
+        names.HISTORY: user[names.HISTORY],
+        names.CANDIDATES: torch.tensor([[1, 2, 3, 4]] * 2, dtype=torch.int64),
+        names.RETRIEVAL_SCORES: torch.zeros((2, 4)),
+        names.USER_CATEGORICAL: user[names.USER_CATEGORICAL],
+        names.USER_NUMERIC: user[names.USER_NUMERIC],
+        names.SECONDS_SINCE_LAST: torch.full((2,), 60.0),
     }
-    return _export(ServingRanker(ranker), inputs, dynamic, "logits", path)
+    dynamic = {
+        names.HISTORY: {0: batch, 1: length},
+        names.CANDIDATES: {0: batch, 1: count},
+        names.RETRIEVAL_SCORES: {0: batch, 1: count},
+        names.USER_CATEGORICAL: {0: batch},
+        names.USER_NUMERIC: {0: batch},
+        names.SECONDS_SINCE_LAST: {0: batch},
+    }
+    return _export(ServingRanker(ranker), inputs, dynamic, names.LOGITS, path)

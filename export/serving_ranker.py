@@ -26,6 +26,7 @@ from export.serving_parts import (
     padded_table,
 )
 from trainers.models import Ranker
+from trainers.models.layers import select_columns
 
 
 class ServingRanker(nn.Module):
@@ -41,10 +42,10 @@ class ServingRanker(nn.Module):
             embeddings = ranker.project(ranker.item_vectors)
         d = embeddings.shape[1]
         features = ranker.item_features.shape[1]
-        genres = ranker.num_genres
+        genres = ranker.match_width
         rows = first.weight.detach().T
         # Ranker.forward's first-layer input: [emb, emb * history_emb, features, genre_match,
-        # score, score**2 | history_emb, history_features, user categorical, powers(age, gap)].
+        # score, score**2 | history_emb, history_features, user categorical, powers(numbers, gap)].
         emb, inter, feats = rows[:d], rows[d : 2 * d], rows[2 * d : 2 * d + features]
         genre_row, score_rows = (
             rows[2 * d + features],
@@ -59,9 +60,13 @@ class ServingRanker(nn.Module):
         self.register_buffer("interaction", torch.cat([inter, genre_rows]).contiguous())
         self.register_buffer("score_rows", score_rows.contiguous())
         self.register_buffer("history_rows", user_rows[:width].contiguous())
-        users_end = width + ranker.users.dim
-        self.users = ProjectedCategorical(ranker.users, user_rows[width:users_end], first.bias)
-        self.powers = ProjectedPowers(user_rows[users_end:], [ranker.age_scale, ranker.gap_scale])
+        columns = ranker.users
+        users_end = width + columns.users.dim
+        self.categorical, self.numeric = columns.categorical, columns.numeric
+        self.users = ProjectedCategorical(columns.users, user_rows[width:users_end], first.bias)
+        self.powers = ProjectedPowers(
+            user_rows[users_end:], [1.0] * len(self.numeric) + [ranker.gap_scale]
+        )
         self.rest = nn.Sequential(*list(ranker.mlp)[1:])
 
     def forward(
@@ -70,7 +75,7 @@ class ServingRanker(nn.Module):
         candidates: torch.Tensor,
         retrieval_scores: torch.Tensor,
         user_categorical: torch.Tensor,
-        age: torch.Tensor,
+        user_numeric: torch.Tensor,
         seconds_since_last: torch.Tensor,
     ) -> torch.Tensor:
         """Logits [B, C], equal to ``Ranker.forward`` on the same inputs."""
@@ -78,10 +83,11 @@ class ServingRanker(nn.Module):
         first_layer = self.base + history_part.unsqueeze(-1) * self.interaction
         scores = retrieval_scores.unsqueeze(-1)
         gap_hours = torch.log1p(seconds_since_last / 3600.0)
+        numbers = select_columns(user_numeric, self.numeric)
         per_user = (
             history_part @ self.history_rows
-            + self.users(user_categorical)
-            + self.powers(age, gap_hours)
+            + self.users(select_columns(user_categorical, self.categorical))
+            + self.powers(*[numbers[:, i] for i in range(numbers.shape[1])], gap_hours)
         )
         hidden = (
             gather(self.table, candidates) @ first_layer

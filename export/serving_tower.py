@@ -1,7 +1,7 @@
 """The user tower rearranged for serving: the same function as ``CandidateModel.forward`` in fewer
 graph nodes, since at batch 1 onnxruntime's cost is per node, not per multiply.
 
-The history's item embeddings and genres are one table (a single gather and sum), and the first
+The history's item embeddings and item features are one table (a single gather and sum), and the first
 layer is split by input: history mean times its rows, categorical codes gathered from tables
 projected at export, and the scalar features' powers times their rows. Exported in place of the
 training module; the export parity check compares it with ``CandidateModel`` itself.
@@ -14,6 +14,7 @@ from torch import nn
 
 from export.serving_parts import ProjectedCategorical, ProjectedPowers, history_mean, padded_table
 from trainers.models import CandidateModel
+from trainers.models.layers import select_columns
 
 NORM_EPS = 1e-12
 """``F.normalize``'s floor on the norm (written out: ``F.normalize`` exports two extra nodes)."""
@@ -29,12 +30,14 @@ class ServingTower(nn.Module):
         if not isinstance(first, nn.Linear):
             raise TypeError("the user tower must start with a Linear layer")
         rows = first.weight.detach().T
-        self.register_buffer("table", padded_table(model.item_embedding.weight, model.item_genres))
+        self.register_buffer("table", padded_table(model.item_embedding.weight, model.item_table))
         width = self.table.shape[1]
-        users_end = width + model.users.dim
+        columns = model.users
+        users_end = width + columns.users.dim
         self.register_buffer("history_rows", rows[:width].contiguous())
-        self.users = ProjectedCategorical(model.users, rows[width:users_end], first.bias)
-        scales = [model.age_scale]
+        self.categorical, self.numeric = columns.categorical, columns.numeric
+        self.users = ProjectedCategorical(columns.users, rows[width:users_end], first.bias)
+        scales = [1.0] * len(self.numeric)
         if model.config.use_example_age:
             scales.append(model.example_age_scale)
         self.use_example_age = model.config.use_example_age
@@ -45,14 +48,17 @@ class ServingTower(nn.Module):
         self,
         history: torch.Tensor,
         user_categorical: torch.Tensor,
-        age: torch.Tensor,
+        user_numeric: torch.Tensor,
         example_age: torch.Tensor,
     ) -> torch.Tensor:
         """Unit user vectors [B, D], equal to ``CandidateModel.forward`` on the same inputs."""
-        scalars = (age, example_age) if self.use_example_age else (age,)
+        numbers = select_columns(user_numeric, self.numeric)
+        scalars = [numbers[:, i] for i in range(numbers.shape[1])]
+        if self.use_example_age:
+            scalars.append(example_age)
         hidden = (
             history_mean(self.table, history) @ self.history_rows
-            + self.users(user_categorical)
+            + self.users(select_columns(user_categorical, self.categorical))
             + self.powers(*scalars)
         )
         out = self.rest(hidden)

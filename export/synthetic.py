@@ -23,7 +23,11 @@ from export.artifact_builder import CatalogArrays, write_networks_and_index
 from trainers.config import CandidateConfig, IndexConfig, RankerConfig
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer import Recommender
-from ytrec_infer.features import FeatureSchema, encode_user, pad_histories
+from trainers.feature_encoding import built_in_schema
+from ytrec_infer import network_inputs as names
+from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
+from ytrec_infer.features import encode_user
+from ytrec_infer.network_inputs import request_feeds
 from ytrec_infer.synthetic import (
     GENDERS,
     GENRES,
@@ -47,17 +51,26 @@ PARITY_TOLERANCE = 1e-4
 
 
 def synthetic_schema() -> FeatureSchema:
-    """Vocabularies and constants of the synthetic users (shaped like MovieLens users)."""
+    """Vocabularies and constants of the synthetic users, on the MovieLens schema."""
+    learned = {
+        "age": {"fill": 34.0, "scale": 73.0},
+        "gender": {"vocabulary": GENDERS},
+        "occupation": {"vocabulary": tuple(sorted(OCCUPATIONS))},
+        "zip_code": {"vocabulary": tuple(str(d) for d in range(10))},
+        "genres": {"vocabulary": GENRES},
+        "release_year": {"fill": 0.0, "center": 0.0, "scale": 1.0},
+    }
+    features = tuple(
+        LearnedFeature(spec, **learned[spec.name])
+        for spec in built_in_schema().features
+    )
     return FeatureSchema(
         max_history=50,
-        genders=GENDERS,
-        occupations=OCCUPATIONS,
-        age_fill=34.0,
-        age_scale=73.0,
+        user=tuple(f for f in features if f.spec.side == "user"),
+        item=tuple(f for f in features if f.spec.side == "item"),
         example_age_scale_days=200.0,
         gap_fill_seconds=86400.0,
         gap_scale=8.0,
-        genre_names=GENRES,
     )
 
 
@@ -111,12 +124,8 @@ def user_feeds(
 ) -> dict[str, torch.Tensor]:
     """The torch user tower's inputs for a batch of histories and users (benchmarks use it too)."""
     encoded = [encode_user(user, schema) for user in users]
-    return {
-        "history": torch.from_numpy(pad_histories(list(histories), schema.max_history)),
-        "user_categorical": torch.from_numpy(np.stack([e.categorical for e in encoded])),
-        "age": torch.tensor([e.age for e in encoded], dtype=torch.float32),
-        "example_age": torch.zeros(len(users)),
-    }
+    feeds = request_feeds(list(histories), encoded, schema.max_history)
+    return {name: torch.from_numpy(feeds[name]) for name in names.TOWER_INPUTS}
 
 
 def _check_parity(
@@ -138,11 +147,11 @@ def _check_parity(
         with torch.inference_mode():
             torch_vector = tower(**feeds)[0].numpy()
             torch_logits = ranker(
-                feeds["history"],
+                feeds[names.HISTORY],
                 torch.from_numpy(codes[None]),
                 torch.from_numpy(scores[None]),
-                feeds["user_categorical"],
-                feeds["age"],
+                feeds[names.USER_CATEGORICAL],
+                feeds[names.USER_NUMERIC],
                 torch.tensor([float(user["seconds_since_last"])]),  # type: ignore[arg-type]
             )[0].numpy()
         worst = max(worst, float(np.abs(vector - torch_vector).max()))

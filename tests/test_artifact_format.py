@@ -81,7 +81,7 @@ def test_path_traversal_is_refused(copy: Path) -> None:
 
 
 def test_newer_format_says_so(copy: Path) -> None:
-    _edit_manifest(copy, lambda m: m.update(format_version="2.0"))
+    _edit_manifest(copy, lambda m: m.update(format_version="3.0"))
     with pytest.raises(ArtifactError, match="newer ytrec-infer"):
         Recommender.load(copy)
 

@@ -247,8 +247,8 @@ CASES: dict[str, tuple[Callable[[Path], None], bool, str]] = {
     "symlink": (_symlink, False, "symbolic link"),
     "path traversal": (lambda f: _traversal(f, "../ranker.onnx"), False, "not a plain name"),
     "absolute path": (lambda f: _traversal(f, "/etc/passwd"), False, "not a plain name"),
-    "unknown format version 2.0": (
-        lambda f: _edit_manifest(f, lambda m: m.update(format_version="2.0")),
+    "unknown format version 3.0": (
+        lambda f: _edit_manifest(f, lambda m: m.update(format_version="3.0")),
         False,
         "written by a newer ytrec-infer",
     ),
@@ -511,7 +511,14 @@ def _huge_sample(folder: Path) -> None:
 
 
 def _fill(key: str, value: float) -> Callable[[Path], None]:
-    return lambda f: _edit_manifest(f, lambda m: m["features"][key].update(fill=value))
+    """A fill value of the built-in ``seconds_since_last`` or of the user feature ``key``."""
+
+    def edit(manifest: dict) -> None:
+        features = manifest["features"]
+        named = [f for f in features["user"] if f["name"] == key]
+        (named[0] if named else features[key]).update(fill=value)
+
+    return lambda f: _edit_manifest(f, edit)
 
 
 HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
@@ -571,7 +578,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], bool, str]] = {
         "'index.ef_search' is -5",
     ),
     "hostile: symlinked manifest.json": (_symlinked_manifest, False, "symbolic link"),
-    "hostile: age fill 1e30 (NaN user vectors)": (_fill("age", 1e30), False, "age.fill"),
+    "hostile: age fill 1e30 (NaN user vectors)": (_fill("age", 1e30), False, "'age': fill 1e+30"),
     "hostile: negative gap fill": (
         _fill("seconds_since_last", -1.0),
         False,
@@ -685,19 +692,13 @@ def test_readiness_allows_rounding_within_its_tolerance(artifact_dir: Path, tmp_
                 Recommender.load(folder)
 
 
-def test_a_format_1_0_artifact_without_a_sample_still_loads(
+def test_a_format_1_x_artifact_is_refused_with_how_to_re_export(
     artifact_dir: Path, tmp_path: Path
 ) -> None:
-    from ytrec_infer import Recommender
+    from ytrec_infer import ArtifactError, Recommender
 
     folder = tmp_path / "artifact"
     shutil.copytree(artifact_dir, folder)
-    (folder / READINESS).unlink()
-
-    def downgrade(data: dict) -> None:
-        data.update(format_version="1.0")
-        del data["readiness"], data["files"][READINESS]
-
-    _edit_manifest(folder, downgrade)
-    expected = Recommender.load(artifact_dir).recommend(HISTORY, k=10).item_ids.tolist()
-    assert Recommender.load(folder).recommend(HISTORY, k=10).item_ids.tolist() == expected
+    _edit_manifest(folder, lambda data: data.update(format_version="1.1"))
+    with pytest.raises(ArtifactError, match=r"older than 2\.0.*re-export it.*ytrec train"):
+        Recommender.load(folder)

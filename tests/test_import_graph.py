@@ -9,12 +9,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = ROOT / "ytrec_infer"
-FORBIDDEN = {"trainers", "export", "torch", "onnx", "onnxscript"}
-LAZY_TRAINING = {"ytrec_infer.cli", "ytrec_infer.synthetic"}
-"""Modules whose commands train or export (``ytrec train``, ``--synthetic``): they may import
-``trainers``/``export`` inside the function that needs them, never at module level."""
+FORBIDDEN = {"trainers", "export", "ytrec_trainers", "ytrec_export", "torch", "onnx", "onnxscript"}
+LAZY_TRAINING: set[str] = set()
+"""Modules that may import the training side inside a function: none since the training
+commands and the synthetic builder are entry points (``ytrec_infer/plugins.py``)."""
 MAX_LINES = 350
-LONG_FOR_NOW = {"ytrec_infer/cli.py", "ytrec_infer/recommender.py"}
+LONG_FOR_NOW = {"ytrec_infer/recommender.py"}
 """Still over the limit, to be split with issue 13's changes to them; this set must shrink."""
 
 

@@ -46,7 +46,9 @@ def test_recommend_in_a_process_without_torch(artifact_dir: Path) -> None:
 
 
 def test_runtime_sources_import_no_training_stack() -> None:
-    forbidden = {"torch", "onnx", "onnxscript", "trainers", "export"}
+    forbidden = {
+        "torch", "onnx", "onnxscript", "trainers", "export", "ytrec_trainers", "ytrec_export"
+    }
     for path in RUNTIME.rglob("*.py"):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
@@ -57,11 +59,6 @@ def test_runtime_sources_import_no_training_stack() -> None:
             else:
                 continue
             roots = {name.split(".")[0] for name in names}
-            # cli.py may import trainers lazily inside the training commands only, and
-            # synthetic.py the artifact builder inside build_synthetic_artifact only
-            lazy = {"cli.py": {"trainers"}, "synthetic.py": {"export"}}
-            if roots == lazy.get(path.name) and node.col_offset > 0:
-                continue
             assert not roots & forbidden, f"{path.name}:{node.lineno} imports {roots & forbidden}"
 
 

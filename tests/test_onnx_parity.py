@@ -44,7 +44,7 @@ def test_user_tower_matches_torch(trained, sessions, count: int, max_history: in
     feeds = {
         "history": pad_histories(histories, max_history),
         "user_categorical": data.user_categorical[rows],
-        "age": data.user_age[rows],
+        "user_numeric": data.user_numeric[rows],
         "example_age": np.linspace(0, 30, len(rows)).astype(np.float32),
     }
     onnx_out = sessions["tower"].run(None, feeds)[0]
@@ -70,7 +70,7 @@ def test_ranker_matches_torch(trained, sessions, count: int, n_candidates: int) 
         "candidates": codes,
         "retrieval_scores": scores,
         "user_categorical": data.user_categorical[rows],
-        "age": data.user_age[rows],
+        "user_numeric": data.user_numeric[rows],
         "seconds_since_last": gaps.astype(np.float32),
     }
     got = sessions["ranker"].run(None, feeds)[0]

@@ -109,7 +109,7 @@ def test_iso_timestamps_and_column_aliases(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("user,item\n1,2\n", "no timestamp column"),
-        ("user,item,timestamp\n1,x,5\n", "line 2: item id 'x' is not an integer"),
+        ("user,item,timestamp\n1,,5\n", "line 2: empty item id"),
         ("user,item,timestamp\n1,2,yesterday\n", "neither Unix seconds nor an ISO 8601"),
         ("user,item,timestamp\n", "no interactions"),
         ("user,item,timestamp\n1,2\n", "expected 3 fields, got 2"),
@@ -120,6 +120,18 @@ def test_bad_logs_name_the_problem(tmp_path: Path, text: str, message: str) -> N
     log.write_text(text)
     with pytest.raises(DataError, match=message):
         load_interaction_log(log)
+
+
+def test_ids_are_strings_unless_every_one_is_a_plain_integer(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text("user,item,timestamp\nu-1,dQw4w9WgXcQ,5\nu-1,007,6\nu-2,7,7\n")
+    dataset = load_interaction_log(log)
+    assert dataset.items.item_ids.dtype.kind == "U"
+    assert dataset.items.item_ids.tolist() == ["007", "7", "dQw4w9WgXcQ"]
+    assert dataset.users.user_ids.tolist() == ["u-1", "u-2"]
+    log.write_text("user,item,timestamp\n1,12,5\n1,-3,6\n")
+    dataset = load_interaction_log(log)
+    assert dataset.items.item_ids.dtype == np.int64 and dataset.users.user_ids.dtype == np.int64
 
 
 def test_items_missing_from_the_item_table_are_named(tmp_path: Path) -> None:

@@ -26,12 +26,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return found
 
 
-def test_wheel_contains_only_the_runtime(wheel: Path) -> None:
+def test_wheel_holds_the_runtime_and_the_renamed_training_side(wheel: Path) -> None:
+    """No top-level ``trainers`` or ``export`` in site-packages: the training side is there as
+    ``ytrec_trainers``/``ytrec_export``, its imports rewritten (scripts/hatch_build_training.py)."""
     names = zipfile.ZipFile(wheel).namelist()
     packages = {
         name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
     }
-    assert packages == {"ytrec_infer"}
+    assert packages == {"ytrec_infer", "ytrec_trainers", "ytrec_export"}
+    builder = zipfile.ZipFile(wheel).read("ytrec_export/artifact_builder.py").decode()
+    assert "from ytrec_trainers.config import" in builder and "from trainers" not in builder
+    assert "ytrec_trainers/schemas/movielens.json" in names
     assert "ytrec_infer/recommender.py" in names
     assert "ytrec_infer/py.typed" in names  # PEP 561: type checkers use the package's hints
     for page in ("index.html", "page.js", "page.css"):  # the page of `ytrec serve`

@@ -23,7 +23,7 @@ def test_artifact_is_complete_and_verified(artifact_dir: Path) -> None:
     assert raw["format_version"] == FORMAT_VERSION
     assert set(raw["files"]) == {p.name for p in artifact_dir.iterdir()} - {MANIFEST}
     assert manifest.num_items == 1682
-    assert raw["features"]["max_history"] > 0 and raw["features"]["age"]["scale"] > 0
+    assert raw["features"]["max_history"] > 0 and raw["features"]["user"][0]["scale"] > 0
     assert {"ef_search", "M", "ef_construction"} <= set(raw["index"])
     assert not list(artifact_dir.parent.glob(".*staging*")), "no staging folder left behind"
 

@@ -85,7 +85,7 @@ def test_catalog_schema_health_and_openapi(server: Server, rec: Recommender) -> 
     assert server.get("/items?limit=0")[0] == 422
     schema = server.get("/schema")[1]
     fields = {f["name"]: f for f in schema["user_fields"]}
-    assert fields["gender"]["values"] == list(rec.schema.genders)
+    assert fields["gender"]["values"] == list(rec.schema.user[1].vocabulary)
     assert fields["age"]["type"] == "number" and schema["item_id_type"] == "integer"
     document = server.get("/openapi.json")[1]
     routes = {route.path for route in create_app(ServeOptions("unused")).routes}  # type: ignore[attr-defined]

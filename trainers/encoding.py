@@ -8,11 +8,20 @@ written to the artifact as ``item_ids.npy``. Everything computed here that feeds
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from trainers.data import Dataset, Interactions, Split, UserTable
-from ytrec_infer.features import FeatureSchema
+from trainers.feature_encoding import (
+    item_columns,
+    learn_features,
+    resolve_schema,
+    user_attributes,
+    user_columns,
+)
+from ytrec_infer.feature_declarations import DeclaredSchema
+from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
 
 SECONDS_PER_DAY = 86400.0
 
@@ -38,17 +47,24 @@ class HeldOut:
 
 @dataclass(frozen=True)
 class EncodedData:
-    """Everything the trainers need, in codes, plus the tables exported with the artifact."""
+    """Everything the trainers need, in codes, plus the tables exported with the artifact.
+
+    ``item_features`` [N, F] is the ranker's item table (the schema's ranker-side item
+    features, then log popularity; its first ``match_width`` columns are multi-hot categories)
+    and ``tower_item_features`` [N, Ft] the tower's; ``user_categorical`` / ``user_numeric``
+    are the networks' user inputs per user row (:func:`trainers.feature_encoding.user_columns`).
+    """
 
     item_ids: np.ndarray
     titles: tuple[str, ...]
     popularity: np.ndarray
     item_features: np.ndarray
     item_feature_names: tuple[str, ...]
-    num_genres: int
+    match_width: int
+    tower_item_features: np.ndarray
     user_ids: np.ndarray
     user_categorical: np.ndarray
-    user_age: np.ndarray
+    user_numeric: np.ndarray
     schema: FeatureSchema
     train: Sequences
     valid: HeldOut
@@ -58,13 +74,7 @@ class EncodedData:
 
     def user_attributes(self, row: int) -> dict[str, object]:
         """The raw attributes of a user row, as a runtime ``user`` mapping."""
-        age = float(self.users.ages[row])
-        return {
-            "age": age if np.isfinite(age) else None,
-            "gender": self.users.genders[row],
-            "occupation": self.users.occupations[row],
-            "zip_code": self.users.zip_codes[row],
-        }
+        return user_attributes(self.schema.user, self.users, row)
 
     @property
     def num_items(self) -> int:
@@ -109,17 +119,13 @@ def _held_out(part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) ->
     return HeldOut(items, timestamps, ratings)
 
 
-def _item_features(dataset: Dataset, popularity: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Ranker-side item features: genre flags, standardised release year, scaled log popularity."""
-    items = dataset.items
-    years = items.release_years.astype(np.float64)
-    known = np.isfinite(years)
-    mean, std = (years[known].mean(), years[known].std() or 1.0) if known.any() else (0.0, 1.0)
-    year = np.where(known, (years - mean) / std, 0.0)
-    log_pop = np.log1p(popularity) / max(np.log1p(popularity.max()), 1.0)
-    table = np.column_stack([items.genres.astype(np.float64), year, log_pop]).astype(np.float32)
-    names = tuple(f"genre:{g}" for g in items.genre_names) + ("release_year_z", "log_popularity")
-    return table, names
+def _log_popularity(popularity: np.ndarray) -> np.ndarray:
+    """Training popularity as log1p(count) scaled to [0, 1], the ranker's built-in item column."""
+    return (np.log1p(popularity) / max(np.log1p(popularity.max()), 1.0)).astype(np.float32)
+
+
+def _network_items(features: tuple[LearnedFeature, ...], network: str) -> tuple[LearnedFeature, ...]:
+    return tuple(f for f in features if network in f.spec.networks)
 
 
 def _gaps(train: Sequences) -> np.ndarray:
@@ -127,17 +133,30 @@ def _gaps(train: Sequences) -> np.ndarray:
     return np.concatenate(diffs).astype(np.float64) if diffs else np.zeros(1)
 
 
-def encode(dataset: Dataset, split: Split, max_history: int) -> EncodedData:
-    """Encode a dataset split; constants and popularity come from ``split.train`` alone."""
+def encode(
+    dataset: Dataset,
+    split: Split,
+    max_history: int,
+    features: str | Path | DeclaredSchema | None = None,
+) -> EncodedData:
+    """Encode a dataset split with a feature schema (a file, ``"movielens"``, an object, or
+    None for the default); vocabularies, constants and popularity come from ``split.train``."""
     item_ids = dataset.items.item_ids
     user_ids = dataset.users.user_ids
+    declared = resolve_schema(features, dataset.users, dataset.items)
     train = _group(split.train, user_ids, item_ids)
     popularity = np.bincount(codes_of(item_ids, split.train.item_ids) - 1, minlength=len(item_ids))
-    item_features, names = _item_features(dataset, popularity)
-
-    users = dataset.users
-    ages = users.ages.astype(np.float64)
-    known_age = np.isfinite(ages)
+    training_users = np.zeros(len(user_ids), dtype=bool)
+    training_users[train.user_rows] = True
+    user_features, item_features = learn_features(
+        declared, dataset.users, dataset.items, training_users
+    )
+    ranker_items, match_width, names = item_columns(
+        _network_items(item_features, "ranker"), dataset.items, declared.source
+    )
+    tower_items, _, _ = item_columns(
+        _network_items(item_features, "tower"), dataset.items, declared.source
+    )
     train_start, train_end = (
         float(split.train.timestamps.min()),
         float(split.train.timestamps.max()),
@@ -145,32 +164,24 @@ def encode(dataset: Dataset, split: Split, max_history: int) -> EncodedData:
     gaps = _gaps(train)
     schema = FeatureSchema(
         max_history=max_history,
-        genders=tuple(sorted({g for g in users.genders if g})),
-        occupations=tuple(sorted({o for o in users.occupations if o})),
-        age_fill=float(ages[known_age].mean()) if known_age.any() else 30.0,
-        age_scale=float(ages[known_age].max()) if known_age.any() else 100.0,
+        user=user_features,
+        item=item_features,
         example_age_scale_days=max((train_end - train_start) / SECONDS_PER_DAY, 1.0),
         gap_fill_seconds=float(np.median(gaps)),
         gap_scale=float(max(np.log1p(np.percentile(gaps, 99) / 3600.0), 1.0)),
-        genre_names=tuple(dataset.items.genre_names),
     )
-    categorical = np.array(
-        [
-            schema.encode_categorical(g, o, z)
-            for g, o, z in zip(users.genders, users.occupations, users.zip_codes, strict=False)
-        ],
-        dtype=np.int64,
-    ).reshape(-1, 3)
+    categorical, numeric = user_columns(user_features, dataset.users, declared.source)
     return EncodedData(
         item_ids=item_ids,
         titles=tuple(dataset.items.titles),
         popularity=popularity.astype(np.int64),
-        item_features=item_features,
-        item_feature_names=names,
-        num_genres=len(dataset.items.genre_names),
+        item_features=np.column_stack([ranker_items, _log_popularity(popularity)]),
+        item_feature_names=names + ("log_popularity",),
+        match_width=match_width,
+        tower_item_features=tower_items,
         user_ids=user_ids,
         user_categorical=categorical,
-        user_age=np.where(known_age, ages, schema.age_fill).astype(np.float32),
+        user_numeric=numeric,
         schema=schema,
         train=train,
         valid=_held_out(split.valid, user_ids, item_ids),

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from trainers.encoding import EncodedData
-from trainers.holdout import HoldoutSet, holdout_set
+from trainers.holdout import HoldoutSet, holdout_set, without_user_features
 from trainers.metrics import coverage, hit_rate, summarize, target_ranks, top_k_excluding
 from trainers.pipeline import prepare_data
 from ytrec_infer import Recommender
+from ytrec_infer.feature_declarations import DeclaredSchema
 
 if TYPE_CHECKING:
     from trainers.models import CandidateModel, Ranker
@@ -51,17 +53,27 @@ def two_stage_metrics(
 
 
 def artifact_lists(
-    rec: Recommender, data: EncodedData, holdout: HoldoutSet, k: int, n_candidates: int
+    rec: Recommender,
+    data: EncodedData,
+    holdout: HoldoutSet,
+    k: int,
+    n_candidates: int,
+    user_features: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Final top-k and candidate codes per user, computed by the runtime (ONNX + HNSW)."""
+    """Final top-k and candidate codes per user, computed by the runtime (ONNX + HNSW);
+    ``user_features=False`` sends the history alone (``recommend(history)``)."""
     ranked = np.zeros((len(holdout), k), dtype=np.int64)
     retrieved = np.zeros((len(holdout), n_candidates), dtype=np.int64)
     for i, row in enumerate(holdout.user_rows):
         history = data.item_ids[holdout.histories[i] - 1]
-        user = {
-            **data.user_attributes(int(row)),
-            "seconds_since_last": float(holdout.seconds_since_last[i]),
-        }
+        user = (
+            {
+                **data.user_attributes(int(row)),
+                "seconds_since_last": float(holdout.seconds_since_last[i]),
+            }
+            if user_features
+            else None
+        )
         request = rec.prepare(history, user, strict=True)
         codes, scores = rec.retrieve(request, rec.embed(request), n_candidates, True)
         logits = rec.score(request, codes, scores)
@@ -106,21 +118,38 @@ def most_popular_lists(data: EncodedData, holdout: HoldoutSet, k: int) -> np.nda
 
 
 def evaluate_artifact(
-    artifact: str, data: str, split: str = "test", k: int = 10, n_candidates: int = 100
+    artifact: str,
+    data: str | Path,
+    split: str = "test",
+    k: int = 10,
+    n_candidates: int = 100,
+    items: str | Path | None = None,
+    users: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Metrics of the artifact's two-stage list, its candidate order, and MostPopular."""
+    """Metrics of the artifact's two-stage list, its candidate order, and MostPopular, for
+    requests with the user's features; ``history_only`` holds the same for the history alone.
+
+    ``data`` (with ``items``/``users`` for a log) is what the artifact was trained on; the
+    features are encoded with the artifact's own schema (its manifest's declarations)."""
     start = time.perf_counter()
     rec = Recommender.load(artifact)
-    encoded = prepare_data(data, rec.schema.max_history)
+    declared = DeclaredSchema(
+        tuple(f.spec for f in rec.schema.user + rec.schema.item), f"{artifact} (manifest)"
+    )
+    encoded = prepare_data(data, rec.schema.max_history, items, users, declared)
     if not np.array_equal(encoded.item_ids, rec.catalog.item_ids):
         raise ValueError(f"{artifact} was trained on a different catalog than {data}")
     holdout = holdout_set(encoded, split)
     ranked, retrieved = artifact_lists(rec, encoded, holdout, k, n_candidates)
+    bare_ranked, bare_retrieved = artifact_lists(rec, encoded, holdout, k, n_candidates, False)
     return {
         "split": split,
         "users": len(holdout),
         "path": "artifact (onnxruntime + hnswlib)",
         **two_stage_metrics(ranked, retrieved, holdout.targets, encoded.num_items, k),
+        "history_only": two_stage_metrics(
+            bare_ranked, bare_retrieved, holdout.targets, encoded.num_items, k
+        ),
         "most_popular": summarize(most_popular_lists(encoded, holdout, k), holdout.targets, k),
         "seconds": time.perf_counter() - start,
     }
@@ -138,10 +167,17 @@ def evaluate_torch(
     start = time.perf_counter()
     holdout = holdout_set(data, split)
     ranked, retrieved = torch_lists(candidate_model, ranker, data, holdout, k, n_candidates)
+    bare_data, bare_holdout = without_user_features(data, holdout)
+    bare_ranked, bare_retrieved = torch_lists(
+        candidate_model, ranker, bare_data, bare_holdout, k, n_candidates
+    )
     return {
         "split": split,
         "users": len(holdout),
         "path": "torch, exact search",
         **two_stage_metrics(ranked, retrieved, holdout.targets, data.num_items, k),
+        "history_only": two_stage_metrics(
+            bare_ranked, bare_retrieved, holdout.targets, data.num_items, k
+        ),
         "seconds": time.perf_counter() - start,
     }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from trainers.encoding import EncodedData
+from ytrec_infer.features import encode_user
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,16 @@ def holdout_set(data: EncodedData, split: str) -> HoldoutSet:
         targets=np.asarray(targets, dtype=np.int64),
         seconds_since_last=np.asarray(gaps, dtype=np.float32),
     )
+
+
+def without_user_features(data: EncodedData, holdout: HoldoutSet) -> tuple[EncodedData, HoldoutSet]:
+    """The same users as a history-only request sees them: every user feature and the time
+    since the last interaction at its "missing" encoding (``encode_user`` of nothing)."""
+    missing = encode_user(None, data.schema)
+    bare = replace(
+        data,
+        user_categorical=np.broadcast_to(missing.categorical, data.user_categorical.shape).copy(),
+        user_numeric=np.broadcast_to(missing.numeric, data.user_numeric.shape).copy(),
+    )
+    gaps = np.full_like(holdout.seconds_since_last, missing.seconds_since_last)
+    return bare, replace(holdout, seconds_since_last=gaps)

@@ -9,20 +9,33 @@ import torch
 
 from trainers.encoding import EncodedData
 from trainers.models import CandidateModel, Ranker
-from ytrec_infer.features import pad_histories
+from ytrec_infer import network_inputs as names
+from ytrec_infer.network_inputs import user_feeds
 
 BATCH = 1024
 
 
 def user_batch(
-    data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray]
+    data: EncodedData,
+    user_rows: np.ndarray,
+    histories: Sequence[np.ndarray],
+    seconds_since_last: np.ndarray | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Network inputs shared by both models for the given users and histories."""
-    return {
-        "history": torch.from_numpy(pad_histories(histories, data.schema.max_history)),
-        "user_categorical": torch.from_numpy(data.user_categorical[user_rows]),
-        "age": torch.from_numpy(data.user_age[user_rows]),
-    }
+    """Both networks' per-user inputs (``network_inputs.user_feeds``, the builder the runtime
+    uses too) for the given users and histories, as tensors."""
+    gaps = (
+        np.full(len(user_rows), data.schema.gap_fill_seconds, dtype=np.float32)
+        if seconds_since_last is None
+        else seconds_since_last
+    )
+    feeds = user_feeds(
+        histories,
+        data.user_categorical[user_rows],
+        data.user_numeric[user_rows],
+        gaps,
+        data.schema.max_history,
+    )
+    return {name: torch.from_numpy(value) for name, value in feeds.items()}
 
 
 @torch.inference_mode()
@@ -39,7 +52,8 @@ def user_vectors(
     for start in range(0, len(user_rows), BATCH):
         part = slice(start, start + BATCH)
         batch = user_batch(data, user_rows[part], histories[part])
-        out.append(model(example_age=torch.from_numpy(ages[part]), **batch))
+        batch[names.EXAMPLE_AGE] = torch.from_numpy(ages[part])
+        out.append(model(**{name: batch[name] for name in names.TOWER_INPUTS}))
     return torch.cat(out)
 
 
@@ -88,15 +102,11 @@ def rank_scores(
     out = []
     for start in range(0, len(user_rows), BATCH):
         part = slice(start, start + BATCH)
-        batch = user_batch(data, user_rows[part], histories[part])
-        out.append(
-            ranker(
-                candidates=torch.from_numpy(candidates[part]),
-                retrieval_scores=torch.from_numpy(retrieval_scores[part]),
-                seconds_since_last=torch.from_numpy(seconds_since_last[part].astype(np.float32)),
-                **batch,
-            ).numpy()
-        )
+        gaps = seconds_since_last[part].astype(np.float32)
+        batch = user_batch(data, user_rows[part], histories[part], gaps)
+        batch[names.CANDIDATES] = torch.from_numpy(candidates[part])
+        batch[names.RETRIEVAL_SCORES] = torch.from_numpy(retrieval_scores[part])
+        out.append(ranker(**{name: batch[name] for name in names.RANKER_INPUTS}).numpy())
     return np.concatenate(out)
 
 

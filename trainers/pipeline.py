@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 from trainers.config import TrainConfig
 from trainers.data import open_dataset, split_leave_last_out
 from trainers.encoding import EncodedData, encode
+from trainers.feature_encoding import resolve_schema
 from trainers.holdout import HoldoutSet, holdout_set
 from trainers.progress import EpochRecord
+from ytrec_infer.feature_declarations import DeclaredSchema
 
 if TYPE_CHECKING:
     from trainers.models import CandidateModel, Ranker
@@ -42,9 +44,14 @@ def prepare_data(
     max_history: int,
     items: str | Path | None = None,
     users: str | Path | None = None,
+    features: str | Path | DeclaredSchema | None = None,
 ) -> EncodedData:
     """Load (name, folder, or log file with optional item/user tables), split by time per user,
-    and encode a dataset."""
+    and encode a dataset with a feature schema (a JSON file, ``"movielens"``, a
+    :class:`~ytrec_infer.feature_schema.DeclaredSchema`; None: the default, see
+    :func:`trainers.feature_encoding.default_schema`)."""
+    if features is not None and not isinstance(features, DeclaredSchema):
+        features = resolve_schema(features, None, None)
     dataset = open_dataset(data, items=items, users=users)
     split = split_leave_last_out(dataset.interactions)
     log.info(
@@ -56,7 +63,7 @@ def prepare_data(
         len(dataset.users.user_ids),
         len(dataset.items.item_ids),
     )
-    return encode(dataset, split, max_history)
+    return encode(dataset, split, max_history, features)
 
 
 def train_networks(
@@ -95,11 +102,13 @@ def train_and_export(
     config: TrainConfig,
     items: str | Path | None = None,
     users: str | Path | None = None,
+    features: str | Path | DeclaredSchema | None = None,
 ) -> TrainResult:
     """Train both networks on ``data`` and publish an artifact at ``out``.
 
     ``data`` is a dataset name, a dataset folder, or an interaction log file (CSV/Parquet of
-    user, item, timestamp[, rating]) with optional ``items`` and ``users`` feature tables.
+    user, item, timestamp[, rating]) with optional ``items`` and ``users`` feature tables;
+    ``features`` the feature schema (see :func:`prepare_data`).
 
     >>> result = train_and_export("log.csv", Path("artifacts/mine"), TrainConfig.small())
     ... # doctest: +SKIP
@@ -109,7 +118,7 @@ def train_and_export(
 
     check_destination(out)
     start = time.perf_counter()
-    encoded = prepare_data(data, config.candidate.max_history, items, users)
+    encoded = prepare_data(data, config.candidate.max_history, items, users, features)
     valid = holdout_set(encoded, "valid")
     history: list[EpochRecord] = []
     candidate_model, ranker, metrics = train_networks(encoded, config, valid, history)

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from trainers.config import CandidateConfig
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, sample_positions
+from trainers.feature_dropout import FeatureDropout
 from trainers.holdout import HoldoutSet
 from trainers.inference import retrieve_candidates
 from trainers.metrics import hit_rate, target_ranks
@@ -79,11 +80,14 @@ def _batch_loss(
     index: np.ndarray,
     config: CandidateConfig,
     log_q: torch.Tensor,
+    dropout: FeatureDropout,
 ) -> torch.Tensor:
+    rows = ex.user_rows[index]
+    user = dropout.apply(data.user_categorical[rows], data.user_numeric[rows])
     users = model(
         torch.from_numpy(ex.history[index]),
-        torch.from_numpy(data.user_categorical[ex.user_rows[index]]),
-        torch.from_numpy(data.user_age[ex.user_rows[index]]),
+        torch.from_numpy(user.categorical),
+        torch.from_numpy(user.numeric),
         torch.from_numpy(ex.example_age[index]),
     )
     targets = torch.from_numpy(ex.targets[index])
@@ -112,8 +116,8 @@ def train_candidates(
         raise ValueError(f"softmax must be 'sampled' or 'full', got {config.softmax!r}")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    genres = torch.from_numpy(data.padded_rows(data.item_features[:, : data.num_genres]))
-    model = CandidateModel(genres, data.schema, config)
+    items = torch.from_numpy(data.padded_rows(data.tower_item_features))
+    model = CandidateModel(items, data.schema, config)
     examples = build_examples(
         data,
         sample_positions(data, config.max_examples_per_user, rng, users),
@@ -127,14 +131,14 @@ def train_candidates(
     progress = EpochProgress(log, "candidates", config.epochs, history)
     best: tuple[float, dict[str, torch.Tensor]] = (-1.0, {})
     averager = WeightAverage(config.average_last)
+    dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
     for epoch in range(config.epochs):
         model.train()
         order = rng.permutation(len(examples))
         losses = []
         for start in range(0, len(order), config.batch_size):
-            loss = _batch_loss(
-                model, data, examples, order[start : start + config.batch_size], config, log_q
-            )
+            batch = order[start : start + config.batch_size]
+            loss = _batch_loss(model, data, examples, batch, config, log_q, dropout)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from trainers.config import RankerConfig
 from trainers.encoding import EncodedData
 from trainers.examples import build_examples, last_positions
+from trainers.feature_dropout import FeatureDropout
 from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, reorder, retrieve_candidates
 from trainers.metrics import summarize
@@ -132,7 +133,7 @@ def train_ranker(
     ranker = Ranker(
         torch.from_numpy(data.padded_rows(data.item_features)),
         candidate_model.item_matrix().detach(),
-        data.num_genres,
+        data.match_width,
         data.schema,
         config,
     )
@@ -151,20 +152,24 @@ def train_ranker(
     )
     best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
     averager = WeightAverage(config.average_last)
+    dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
     for epoch in range(config.epochs):
         ranker.train()
         order = torch.from_numpy(rng.permutation(len(lists["labels"])))
         losses = []
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
-            rows = tensors["user_rows"][idx]
+            rows = lists["user_rows"][idx.numpy()]
+            user = dropout.apply(
+                data.user_categorical[rows], data.user_numeric[rows], lists["gaps"][idx.numpy()]
+            )
             logits = ranker(
                 tensors["history"][idx],
                 tensors["candidates"][idx],
                 tensors["scores"][idx],
-                torch.from_numpy(data.user_categorical)[rows],
-                torch.from_numpy(data.user_age)[rows],
-                tensors["gaps"][idx],
+                torch.from_numpy(user.categorical),
+                torch.from_numpy(user.numeric),
+                torch.from_numpy(user.seconds_since_last),
             )
             loss = ranking_loss(
                 logits, tensors["labels"][idx], tensors["weights"][idx], config.loss

@@ -26,7 +26,7 @@ from ytrec_infer.manifest_integrity import (
 from ytrec_infer.safe_load import artifact_errors, read_json
 
 FORMAT_NAME = "ytrec-artifact"
-FORMAT_VERSION = "1.2"
+FORMAT_VERSION = "2.0"
 MANIFEST = "manifest.json"
 
 USER_TOWER = "user_tower.onnx"
@@ -149,7 +149,9 @@ def _check_version(version: str, root: Path) -> tuple[int, int]:
     if major < ours:
         raise ArtifactError(
             root / MANIFEST,
-            f"format_version {version} is older than {FORMAT_VERSION}: re-export it",
+            f"format_version {version} is older than {FORMAT_VERSION}, which this runtime reads "
+            "(2.0 declares its feature schema and feeds user_numeric): re-export it by "
+            "training again with this version, `ytrec train --data DATA --out DIR`",
         )
     return major, minor
 

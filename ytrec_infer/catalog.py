@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ytrec_infer.artifact import Manifest
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.safe_load import read_json, read_npy
+from ytrec_infer.validation import MAX_LIST_LENGTH, item_id_array
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Item ids (sorted, unique), titles and training popularity, aligned by row."""
+    """Item ids (sorted, unique; int64, or unicode for a log with string ids), titles and
+    training popularity, aligned by row."""
 
     item_ids: np.ndarray
     titles: tuple[str, ...]
@@ -28,15 +31,28 @@ class Catalog:
 
     def __post_init__(self) -> None:
         ids = self.item_ids
-        dense = bool(len(ids)) and int(ids[-1]) - int(ids[0]) == len(ids) - 1
+        dense = (
+            not self.string_ids
+            and bool(len(ids))
+            and int(ids[-1]) - int(ids[0]) == len(ids) - 1
+        )
         object.__setattr__(self, "contiguous", dense)
+
+    @property
+    def string_ids(self) -> bool:
+        """Whether the catalog's ids are strings (then requests must use strings too)."""
+        return bool(self.item_ids.dtype.kind == "U")
+
+    def id_array(self, value: Any, name: str, maximum: int = MAX_LIST_LENGTH) -> np.ndarray:
+        """Validated ids of this catalog's kind (see :func:`item_id_array`)."""
+        return item_id_array(value, name, maximum, self.string_ids)
 
     @classmethod
     def load(cls, manifest: Manifest) -> Catalog:
         """Read and cross-check the catalog files of a verified manifest."""
         spec = manifest.raw["catalog"]
         n = manifest.num_items
-        ids = read_npy(manifest.path(spec["item_ids"]), "int64", 1)
+        ids = read_npy(manifest.path(spec["item_ids"]), "int64|unicode", 1)
         popularity = read_npy(manifest.path(spec["popularity"]), "int64", 1)
         titles_path = manifest.path(spec["titles"])
         titles = read_json(titles_path)
@@ -69,7 +85,7 @@ class Catalog:
             first, last = self.item_ids[0], self.item_ids[-1]
             known = (ids >= first) & (ids <= last)
             return ids[known] - first + 1, ids[~known]
-        rows = np.minimum(np.searchsorted(self.item_ids, ids), len(self.item_ids) - 1)
+        rows = np.minimum(np.searchsorted(self.item_ids, ids), max(len(self.item_ids) - 1, 0))
         known = self.item_ids[rows] == ids if len(self.item_ids) else np.zeros(len(ids), bool)
         return rows[known].astype(np.int64) + 1, ids[~known]
 

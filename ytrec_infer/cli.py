@@ -1,8 +1,9 @@
-"""The ``ytrec`` command: fetch data, train and export, recommend, evaluate, inspect.
+"""The ``ytrec`` command: recommend and inspect here; fetch data, train, evaluate from plugins.
 
-``recommend`` and ``info`` need only the runtime. ``data``, ``train`` and ``evaluate`` use the
-training code (``trainers/``, ``export/``), present in a development install with the
-``train`` extra; they are imported only inside those commands, so the runtime never loads torch.
+``recommend`` and ``info`` need only the runtime. ``data``, ``train`` and ``evaluate`` live with
+the training code (``trainers/cli.py``) and join this group through the ``ytrec.commands``
+entry-point group, so this package never imports the training side: where it is not
+installed, those commands are missing and :func:`main` names the fix.
 """
 
 from __future__ import annotations
@@ -13,23 +14,20 @@ import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ytrec_infer import ArtifactError, Recommender, __version__
+from ytrec_infer.plugins import COMMANDS, plugins
 
 
-def _training_code(what: str) -> None:
-    """Fail with the fix when the training side is not installed."""
-    try:
-        import trainers  # noqa: F401
-    except ImportError:
-        raise click.ClickException(
-            f"'{what}' needs the training code: from a source checkout run "
-            "`pip install torch==2.13.0` and `pip install -e '.[train]'`"
-        ) from None
+TRAINING_COMMANDS = ("data", "train", "evaluate")
+TRAINING_HINT = (
+    "needs the training side: `pip install torch==2.13.0` then `pip install 'ytrec-infer[train]'` "
+    "(from a checkout: `pip install -e '.[train]'`)"
+)
 
 
-def _setup_logging(quiet: bool) -> None:
+def setup_logging(quiet: bool) -> None:
+    """Progress and logs to stderr, the exporters' chatter silenced (shared by plugins)."""
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -39,9 +37,13 @@ def _setup_logging(quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
-def _ids(text: str) -> list[int]:
+def _ids(text: str, strings: bool) -> list[int] | list[str]:
+    """Comma-separated ids: strings for a catalog of string ids, else integers."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if strings:
+        return parts
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
+        return [int(part) for part in parts]
     except ValueError:
         raise click.BadParameter(
             f"expected comma-separated integer item ids, got {text!r}"
@@ -55,7 +57,28 @@ def _load(path: str) -> Recommender:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _PluginGroup(click.Group):
+    """``ytrec``: its own commands plus those of the ``ytrec.commands`` entry points, loaded
+    when first listed or called; a training command without the training side names the fix."""
+
+    def _plugins(self) -> dict[str, click.Command]:
+        return {
+            name: command
+            for name, command in plugins(COMMANDS).items()
+            if isinstance(command, click.Command)
+        }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name) or self._plugins().get(cmd_name)
+        if command is None and cmd_name in TRAINING_COMMANDS:
+            raise click.ClickException(f"'ytrec {cmd_name}' {TRAINING_HINT}")
+        return command
+
+
+@click.group(cls=_PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ytrec")
 def main() -> None:
     """ytrec: train, export and serve the YouTube DNN two-stage recommender.
@@ -71,160 +94,6 @@ def main() -> None:
       ytrec recommend artifacts/ml100k --history 50,172,181 -k 10
       ytrec evaluate artifacts/ml100k --data movielens-100k
     """
-
-
-@main.group()
-def data() -> None:
-    """Obtain and verify datasets."""
-
-
-@data.command("fetch")
-@click.argument("name", type=click.Choice(["movielens-100k"]))
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where datasets are kept (default: $YTREC_DATA_HOME or ~/.cache/ytrec/data).",
-)
-@click.option(
-    "--wheel",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Use this local recbole-1.2.1 wheel instead of downloading it with pip.",
-)
-def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
-    """Download NAME (from the recbole==1.2.1 wheel on PyPI), verify its checksums, cache it."""
-    _training_code("data fetch")
-    from trainers.data import DataError, fetch_movielens_100k
-
-    _setup_logging(quiet=False)
-    try:
-        folder = fetch_movielens_100k(cache_dir=cache_dir, wheel=wheel)
-    except DataError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{name}: verified files in {folder}")
-
-
-@main.command()
-@click.option(
-    "--data",
-    "data_spec",
-    required=True,
-    help="A dataset name (movielens-100k, after `ytrec data fetch`), a dataset folder, or your "
-    "own interaction log: a CSV/Parquet file of user, item, timestamp[, rating].",
-)
-@click.option(
-    "--items",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With a log file: item table (item, and optional title, year, genres as a|b|c).",
-)
-@click.option(
-    "--users",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="With a log file: user table (user, and optional age, gender, occupation, zip_code).",
-)
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Root of published versions: each run adds OUT/v000001, OUT/v000002, ... "
-    "(complete or not at all); Recommender.load(OUT) loads the newest.",
-)
-@click.option(
-    "--preset",
-    type=click.Choice(["default", "small"]),
-    default="default",
-    show_default=True,
-    help="'small' trains a few epochs (smoke tests).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option(
-    "--epochs", type=click.IntRange(min=1), default=None, help="Override the candidate epochs."
-)
-@click.option(
-    "--curves",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also draw the training curves (loss, validation metrics per epoch) to this PNG; "
-    "needs the 'plot' extra (matplotlib).",
-)
-@click.option(
-    "--history",
-    "history_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the per-epoch history (loss, validation metrics, seconds) as JSON.",
-)
-@click.option(
-    "-q", "--quiet", is_flag=True, help="No progress lines: only warnings and the result."
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the result (artifact, metrics) as JSON."
-)
-def train(
-    data_spec: str,
-    items: Path | None,
-    users: Path | None,
-    out: Path,
-    preset: str,
-    seed: int,
-    epochs: int | None,
-    curves: Path | None,
-    history_path: Path | None,
-    quiet: bool,
-    as_json: bool,
-) -> None:
-    """Train both networks on a dataset, export them, build the index, write an artifact.
-
-    Progress (epoch, loss, validation metric, time left) goes to stderr through logging.
-
-    \b
-    Examples:
-      ytrec train --data movielens-100k --out artifacts/ml100k --curves curves.png
-      ytrec train --data log.csv --items items.csv --users users.csv --out artifacts/mine
-    """
-    _training_code("train")
-    from dataclasses import replace
-
-    from trainers.config import TrainConfig
-    from trainers.curves import plot_training_curves, require_matplotlib, write_history
-    from trainers.data import DataError
-    from trainers.models import CandidateModel  # noqa: F401  (torch sets its log levels on import)
-    from trainers.pipeline import train_and_export
-
-    if curves is not None:
-        try:
-            require_matplotlib()
-        except ImportError as exc:
-            raise click.ClickException(str(exc)) from None
-    _setup_logging(quiet)
-    config = TrainConfig.small(seed) if preset == "small" else TrainConfig(seed=seed)
-    if epochs is not None:
-        config = replace(config, candidate=replace(config.candidate, epochs=epochs))
-    try:
-        result = train_and_export(data_spec, out, config, items=items, users=users)
-    except (DataError, FileExistsError) as exc:
-        raise click.ClickException(str(exc)) from None
-    if history_path is not None:
-        write_history(result.history, history_path)
-    if curves is not None:
-        plot_training_curves(result.history, curves, title=f"training on {Path(data_spec).name}")
-    if as_json:
-        summary = {
-            "artifact": str(result.artifact),
-            "seconds": result.seconds,
-            "metrics": result.metrics,
-            "curves": str(curves) if curves else None,
-            "history": str(history_path) if history_path else None,
-        }
-        click.echo(json.dumps(summary, indent=2))
-        return
-    shown = ", ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
-    click.echo(f"artifact written to {result.artifact} in {result.seconds:.0f}s ({shown})")
-    if curves is not None:
-        click.echo(f"training curves: {curves}")
 
 
 @main.command()
@@ -261,8 +130,8 @@ def recommend(
     as_json: bool,
 ) -> None:
     """Recommend k items for a history of item ids (no PyTorch involved)."""
-    ids = _ids(history)
     rec = _load(artifact)
+    ids = _ids(history, rec.catalog.string_ids)
     user = {
         key: value
         for key, value in {
@@ -285,7 +154,7 @@ def recommend(
         raise click.ClickException(str(exc)) from None
 
     def render() -> None:
-        codes, _ = rec.catalog.codes(np.asarray(ids, dtype=np.int64))
+        codes, _ = rec.catalog.codes(rec.catalog.id_array(ids, "history"))
         titles = [rec.catalog.title(int(code)) for code in codes]
         click.echo("history: " + "; ".join(titles) if titles else "history: (no known items)")
         if result.unknown_ids:
@@ -300,50 +169,6 @@ def recommend(
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         render()
-
-
-@main.command()
-@click.argument("artifact", type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "--data", "data_spec", required=True, help="Dataset name or folder the artifact was trained on."
-)
-@click.option(
-    "--split",
-    type=click.Choice(["test", "valid"]),
-    default="test",
-    show_default=True,
-    help="Held-out item scored per user: the last (test) or the one before it (valid).",
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the metrics as JSON to this file.",
-)
-def evaluate(artifact: str, data_spec: str, split: str, json_path: Path | None) -> None:
-    """Score the artifact on a held-out split: HR/NDCG/MRR@10, Recall@50/100, coverage."""
-    _training_code("evaluate")
-    from trainers.data import DataError
-    from trainers.evaluate import evaluate_artifact
-
-    try:
-        metrics = evaluate_artifact(artifact, data_spec, split)
-    except (DataError, ArtifactError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"{metrics['users']} users, {split} split, full ranking with the user's history excluded"
-    )
-    click.echo(f"{'list':<16} {'HR@10':>7} {'NDCG@10':>8} {'MRR@10':>7}")
-    for name in ("two_stage", "candidates_only", "most_popular"):
-        row = metrics[name]
-        click.echo(f"{name:<16} {row['hr@10']:>7.4f} {row['ndcg@10']:>8.4f} {row['mrr@10']:>7.4f}")
-    click.echo(
-        f"candidate recall@50={metrics['candidate_recall@50']:.4f} "
-        f"recall@100={metrics['candidate_recall@100']:.4f} coverage@10={metrics['coverage@10']:.4f}"
-    )
-    if json_path is not None:
-        json_path.write_text(json.dumps(metrics, indent=2))
 
 
 @main.command()

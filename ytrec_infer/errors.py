@@ -39,7 +39,7 @@ class UnknownItemError(ValueError):
     (999999,)
     """
 
-    def __init__(self, item_ids: tuple[int, ...]) -> None:
+    def __init__(self, item_ids: tuple[int | str, ...]) -> None:
         self.item_ids = item_ids
         shown = ", ".join(str(i) for i in item_ids[:10])
         more = f" (and {len(item_ids) - 10} more)" if len(item_ids) > 10 else ""
@@ -53,4 +53,12 @@ class StageOutputError(ArtifactError):
     The request is refused rather than answered wrongly (a NaN user vector would rank the
     user's own history first). It is an :class:`ArtifactError`: ``path`` names the network or
     index at fault, and the artifact, not the request, needs fixing.
+    """
+
+
+class SchemaError(ValueError):
+    """A feature schema (a schema file, or the ``features`` of a manifest) is malformed.
+
+    The message names the file, the feature and the problem, e.g.
+    ``features.json: feature 'country': kind 'categoric' is not one of [...]``.
     """

@@ -1,150 +1,113 @@
-"""User-feature encoding shared by training and serving, so the two cannot drift apart.
+"""Request attributes -> network inputs, with the vocabularies and constants of the manifest.
 
-Both networks take raw numbers (age in years, example age in days, seconds since the last
-interaction) and small categorical codes; the normalisation (x, x**2, sqrt(x) of scaled
-values) happens inside the networks with the constants recorded here. This module only turns
-a user's attributes into those codes, with the vocabularies learned from the training data.
+A request's ``user`` mapping may hold any subset of the artifact's user features (its
+:attr:`~ytrec_infer.feature_schema.FeatureSchema.fields`); a missing one is encoded exactly as
+training's feature dropout encodes it (unknown code 0, the numeric fill value), so a
+history-only request is one the networks were trained for. Training encodes its tables with
+the same :class:`~ytrec_infer.feature_schema.LearnedFeature` methods.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-USER_FIELDS = ("age", "gender", "occupation", "zip_code", "seconds_since_last")
-CATEGORICAL_COLUMNS = ("gender", "occupation", "zip_region")
-UNKNOWN = 0
-ZIP_REGIONS = 10
+from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
 
-
-def zip_region(zip_code: str) -> int:
-    """First digit of a US zip code (its national area) as 1..10; anything else is unknown (0)."""
-    head = zip_code.strip()[:1]
-    return int(head) + 1 if head.isascii() and head.isdigit() else UNKNOWN
-
-
-@dataclass(frozen=True)
-class FeatureSchema:
-    """Vocabularies and normalisation constants, recorded in the manifest's ``features``."""
-
-    max_history: int
-    genders: tuple[str, ...]
-    occupations: tuple[str, ...]
-    age_fill: float
-    age_scale: float
-    example_age_scale_days: float
-    gap_fill_seconds: float
-    gap_scale: float
-    genre_names: tuple[str, ...] = field(default=())
-
-    @property
-    def cardinalities(self) -> tuple[int, ...]:
-        """Embedding table sizes of the categorical columns, code 0 = unknown included."""
-        return (len(self.genders) + 1, len(self.occupations) + 1, ZIP_REGIONS + 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_history": self.max_history,
-            "categorical_columns": list(CATEGORICAL_COLUMNS),
-            "cardinalities": list(self.cardinalities),
-            "genders": list(self.genders),
-            "occupations": list(self.occupations),
-            "age": {"fill": self.age_fill, "scale": self.age_scale},
-            "example_age": {"scale_days": self.example_age_scale_days, "serving_value": 0.0},
-            "seconds_since_last": {"fill": self.gap_fill_seconds, "scale": self.gap_scale},
-            "genre_names": list(self.genre_names),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FeatureSchema:
-        """Build from a manifest's ``features``; raises KeyError/TypeError on a malformed one."""
-        return cls(
-            max_history=int(data["max_history"]),
-            genders=tuple(str(g) for g in data["genders"]),
-            occupations=tuple(str(o) for o in data["occupations"]),
-            age_fill=float(data["age"]["fill"]),
-            age_scale=float(data["age"]["scale"]),
-            example_age_scale_days=float(data["example_age"]["scale_days"]),
-            gap_fill_seconds=float(data["seconds_since_last"]["fill"]),
-            gap_scale=float(data["seconds_since_last"]["scale"]),
-            genre_names=tuple(str(g) for g in data.get("genre_names", ())),
-        )
-
-    def encode_categorical(
-        self, gender: str, occupation: str, zip_code: str
-    ) -> tuple[int, int, int]:
-        """Codes of one user's categorical attributes; unseen values map to 0 (unknown)."""
-        g = self.genders.index(gender) + 1 if gender in self.genders else UNKNOWN
-        o = self.occupations.index(occupation) + 1 if occupation in self.occupations else UNKNOWN
-        return g, o, zip_region(zip_code)
+MAX_SECONDS_SINCE_LAST = 1e10
+"""Upper bound of ``seconds_since_last`` (over 300 years): beyond it the ranker's powers overflow."""
+MAX_NORMALISED = 1e4
+"""A numeric feature's normalised value (about 1 for the training maximum) must stay below this:
+the networks square it, and float32 overflows soon after 1e19."""
 
 
 @dataclass(frozen=True)
 class UserInputs:
-    """One user's network inputs: categorical codes and raw numeric features."""
+    """One request's network inputs: categorical codes [1 + C], normalised numbers [1 + N] (each
+    led by the constant column, see ``FeatureSchema.cardinalities``), the time gap."""
 
     categorical: np.ndarray
-    age: float
+    numeric: np.ndarray
     seconds_since_last: float
 
 
-# Upper bounds of the numeric user fields: beyond them the networks' x**2 features overflow
-# float32 (age 1e30 gives NaN scores), and no real user is older or away longer.
-MAXIMUM = {"age": 150.0, "seconds_since_last": 1e10}
-
-
-def _number(user: Mapping[str, Any], key: str, fill: float) -> float:
-    value = user.get(key)
-    if value is None:
-        return fill
+def _number(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"user[{key!r}] must be a number, got {type(value).__name__}")
     try:
         number = float(value)
     except OverflowError:
         number = math.inf
-    if not math.isfinite(number) or not 0 <= number <= MAXIMUM[key]:
+    if not math.isfinite(number):
+        raise ValueError(f"user[{key!r}] must be a finite number, got {value!r}")
+    return number
+
+
+def _numeric(feature: LearnedFeature, value: Any) -> float:
+    if value is None:
+        return feature.normalise(None)
+    number = _number(value, feature.name)
+    normalised = feature.normalise(number)
+    if not abs(normalised) < MAX_NORMALISED:
+        limit = MAX_NORMALISED * feature.scale + feature.center
         raise ValueError(
-            f"user[{key!r}] must be a finite number from 0 to {MAXIMUM[key]:g}, got {value!r}"
+            f"user[{feature.name!r}] = {value!r} is far outside what training saw "
+            f"(normalised {normalised:.3g}; keep it below about {limit:.3g})"
+        )
+    return normalised
+
+
+def _category(feature: LearnedFeature, value: Any) -> int:
+    if value is None:
+        return feature.code("")
+    if not isinstance(value, str):
+        raise TypeError(
+            f"user[{feature.name!r}] must be a string (a categorical feature), "
+            f"got {type(value).__name__}"
+        )
+    return feature.code(value)
+
+
+def _gap(user: Mapping[str, Any], schema: FeatureSchema) -> float:
+    value = user.get("seconds_since_last")
+    if value is None:
+        return schema.gap_fill_seconds
+    number = _number(value, "seconds_since_last")
+    if not 0 <= number <= MAX_SECONDS_SINCE_LAST:
+        raise ValueError(
+            f"user['seconds_since_last'] must be a finite number from 0 to "
+            f"{MAX_SECONDS_SINCE_LAST:g}, got {value!r}"
         )
     return number
 
 
-def _text(user: Mapping[str, Any], key: str) -> str:
-    value = user.get(key, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise TypeError(f"user[{key!r}] must be a string, got {type(value).__name__}")
-    return value
-
-
 def encode_user(user: Mapping[str, Any] | None, schema: FeatureSchema) -> UserInputs:
-    """Validate a user mapping (any subset of :data:`USER_FIELDS`) and encode it.
+    """Validate a user mapping (any subset of ``schema.fields``) and encode it.
 
-    Missing fields take the training-set fill values, so a request without user data is
-    still answered with the model's average user.
+    An unknown field is a ValueError listing the accepted ones; a value of the wrong type a
+    TypeError naming the field; a missing field (or None) takes its "missing" encoding.
     """
     if user is None:
         user = {}
     if not isinstance(user, Mapping):
         raise TypeError(
-            f"user must be a mapping of {', '.join(USER_FIELDS)}; got {type(user).__name__}"
+            f"user must be a mapping of {', '.join(schema.fields)}; got {type(user).__name__}"
         )
-    unknown = sorted(set(user) - set(USER_FIELDS))
+    unknown = sorted(str(key) for key in set(user) - set(schema.fields))
     if unknown:
-        raise ValueError(f"unknown user fields {unknown}; expected any of {list(USER_FIELDS)}")
-    codes = schema.encode_categorical(
-        _text(user, "gender"), _text(user, "occupation"), _text(user, "zip_code")
-    )
+        raise ValueError(f"unknown user fields {unknown}; accepted: {list(schema.fields)}")
     return UserInputs(
-        categorical=np.asarray(codes, dtype=np.int64),
-        age=_number(user, "age", schema.age_fill),
-        seconds_since_last=_number(user, "seconds_since_last", schema.gap_fill_seconds),
+        categorical=np.array(
+            [0] + [_category(f, user.get(f.name)) for f in schema.categorical], dtype=np.int64
+        ),
+        numeric=np.array(
+            [0.0] + [_numeric(f, user.get(f.name)) for f in schema.numeric], dtype=np.float32
+        ),
+        seconds_since_last=_gap(user, schema),
     )
 
 

@@ -25,7 +25,7 @@ from ytrec_infer.devices import (
     provider_options,
 )
 from ytrec_infer.errors import ArtifactError
-from ytrec_infer.features import FeatureSchema
+from ytrec_infer.feature_schema import FeatureSchema
 from ytrec_infer.hnsw_header import check_header, check_vectors
 from ytrec_infer.onnx_model import OnnxModel
 from ytrec_infer.safe_load import artifact_errors, read_npy

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ytrec_infer.errors import ArtifactError
-from ytrec_infer.features import MAXIMUM
+from ytrec_infer.features import MAX_NORMALISED, MAX_SECONDS_SINCE_LAST
 
 DIGEST_KEY = "manifest_sha256"
 DIGEST_SINCE = (1, 2)
@@ -69,11 +69,33 @@ def bounded_int(value: int, low: int, high: int, name: str, path: Path) -> int:
 
 
 def check_feature_fills(features: Mapping[str, Any], path: Path) -> None:
-    """The fill values of missing user numbers lie where a request's own values must
-    (:data:`ytrec_infer.features.MAXIMUM`): a fill of 1e30 overflows the networks' squared
+    """The fill values of missing user numbers lie where a request's own values must: a fill
+    that normalises beyond :data:`ytrec_infer.features.MAX_NORMALISED` (or a gap fill beyond
+    :data:`~ytrec_infer.features.MAX_SECONDS_SINCE_LAST`) overflows the networks' squared
     features into NaN user vectors for every user who leaves that field out."""
-    for key, high in MAXIMUM.items():
-        section = features.get(key)
-        fill = section.get("fill") if isinstance(section, Mapping) else None
-        if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not 0 <= fill <= high:
-            raise ArtifactError(path, f"'features.{key}.fill' is {fill!r}, outside 0..{high:g}")
+    entries = features.get("user")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping) or entry.get("kind") != "numeric":
+            continue
+        values = [entry.get(key) for key in ("fill", "center", "scale")]
+        numbers = [
+            float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
+        if len(numbers) != 3 or not numbers[2] > 0 or not (
+            abs((numbers[0] - numbers[1]) / numbers[2]) < MAX_NORMALISED
+        ):
+            raise ArtifactError(
+                path, f"'features.user' {entry.get('name')!r}: fill {values[0]!r} is out of range"
+            )
+    section = features.get("seconds_since_last")
+    fill = section.get("fill") if isinstance(section, Mapping) else None
+    if (
+        isinstance(fill, bool)
+        or not isinstance(fill, (int, float))
+        or not 0 <= fill <= MAX_SECONDS_SINCE_LAST
+    ):
+        raise ArtifactError(
+            path,
+            f"'features.seconds_since_last.fill' is {fill!r}, "
+            f"outside 0..{MAX_SECONDS_SINCE_LAST:g}",
+        )

@@ -46,7 +46,10 @@ index, tight enough that the replay still tells a damaged network or index apart
 
 
 def make_sample(
-    rec: Recommender, history: list[int], user: Mapping[str, Any] | None, n_candidates: int
+    rec: Recommender,
+    history: list[int] | list[str],
+    user: Mapping[str, Any] | None,
+    n_candidates: int,
 ) -> dict[str, Any]:
     """Run one request through every stage of ``rec`` and record inputs and outputs as JSON."""
     request = rec.prepare(history, user, strict=True)
@@ -55,7 +58,7 @@ def make_sample(
     logits = rec.score(request, codes, scores)
     nearest, _ = rec.retrieve(request, vector, min(NEAREST, rec.num_items), False)
     return {
-        "request": {"history": [int(i) for i in history], "user": dict(user or {})},
+        "request": {"history": list(history), "user": dict(user or {})},
         "user_vector": vector.astype(np.float32).tolist(),
         "candidates": codes.tolist(),
         "retrieval_scores": scores.astype(np.float32).tolist(),

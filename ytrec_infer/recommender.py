@@ -18,18 +18,20 @@ import numpy as np
 from ytrec_infer.errors import UnknownItemError
 from ytrec_infer.features import UserInputs, encode_user, pad_histories
 from ytrec_infer.loading import LoadedParts, LoadOptions, choose_options, load_parts
+from ytrec_infer.network_inputs import CANDIDATES, HISTORY, RETRIEVAL_SCORES, request_feeds
 from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
 from ytrec_infer.results import Recommendation, Recommendations
 from ytrec_infer.retrieval import Retriever
 from ytrec_infer.retrieval.rules import NO_RULES, Rules, distinct, search_with_rules
-from ytrec_infer.validation import MAX_LIST_LENGTH, flag, item_id_array, positive_int
+from ytrec_infer.validation import MAX_LIST_LENGTH, flag, positive_int
 from ytrec_infer.versions import resolve
 
 log = logging.getLogger(__name__)
 
-History = Sequence[int] | np.ndarray
-ItemIds = Sequence[int] | np.ndarray
+ItemId = int | str
+History = Sequence[int] | Sequence[str] | np.ndarray
+ItemIds = Sequence[int] | Sequence[str] | np.ndarray
 BATCH_CHUNK = 256
 """Users per network call in :meth:`Recommender.recommend_batch`: past a few hundred rows the
 calls are no faster per user, and 100,000 users x 100 candidates in one call needed 5.8 GB."""
@@ -40,20 +42,16 @@ class Request:
     """A validated request: known history codes, skipped ids, and the networks' user inputs."""
 
     codes: np.ndarray
-    unknown_ids: tuple[int, ...]
+    unknown_ids: tuple[ItemId, ...]
     user: UserInputs
     feeds: Mapping[str, np.ndarray]
 
 
 def _user_feeds(inputs: UserInputs) -> tuple[UserInputs, dict[str, np.ndarray]]:
-    """One user's network inputs as read-only batch-of-one arrays (shared by the requests of a
-    user without attributes, whose inputs are always the same)."""
-    feeds = {
-        "user_categorical": inputs.categorical.reshape(1, -1),
-        "age": np.array([inputs.age], dtype=np.float32),
-        "example_age": np.zeros(1, dtype=np.float32),
-        "seconds_since_last": np.array([inputs.seconds_since_last], dtype=np.float32),
-    }
+    """One user's network inputs (without the history) as read-only batch-of-one arrays,
+    shared by the requests of a user without attributes, whose inputs are always the same."""
+    feeds = request_feeds([np.zeros(0, dtype=np.int64)], [inputs], 1)
+    del feeds[HISTORY]
     for array in feeds.values():
         array.flags.writeable = False
     return inputs, feeds
@@ -180,15 +178,15 @@ class Recommender:
         >>> len(request.codes), request.unknown_ids
         (2, (999999,))
         """
-        ids = item_id_array(history, "history")
+        ids = self.catalog.id_array(history, "history")
         codes, unknown = self.catalog.codes(ids)
         if flag(strict, "strict") and len(unknown):
-            raise UnknownItemError(tuple(int(i) for i in unknown))
+            raise UnknownItemError(tuple(unknown.tolist()))
         inputs, user_feeds = (
             self._anonymous if user is None else _user_feeds(encode_user(user, self.schema))
         )
-        feeds = {"history": pad_histories([codes], self.schema.max_history), **user_feeds}
-        return Request(codes, tuple(int(i) for i in unknown), inputs, feeds)
+        feeds = {HISTORY: pad_histories([codes], self.schema.max_history), **user_feeds}
+        return Request(codes, tuple(unknown.tolist()), inputs, feeds)
 
     def embed(self, request: Request) -> np.ndarray:
         """Stage 1: the user vector [D] from the user tower.
@@ -218,12 +216,12 @@ class Recommender:
         excluded = (
             np.zeros(0, np.int64)
             if exclude is None
-            else distinct(self.catalog.codes(item_id_array(exclude, "exclude", most))[0])
+            else distinct(self.catalog.codes(self.catalog.id_array(exclude, "exclude", most))[0])
         )
         permitted = (
             None
             if allowed is None
-            else distinct(self.catalog.codes(item_id_array(allowed, "allowed", most))[0])
+            else distinct(self.catalog.codes(self.catalog.id_array(allowed, "allowed", most))[0])
         )
         return Rules(excluded, permitted)
 
@@ -272,8 +270,10 @@ class Recommender:
         if not len(codes):
             return np.zeros(0, dtype=np.float32)
         feeds = dict(request.feeds)
-        feeds["candidates"] = codes.reshape(1, -1)
-        feeds["retrieval_scores"] = retrieval_scores.astype(np.float32, copy=False).reshape(1, -1)
+        feeds[CANDIDATES] = codes.reshape(1, -1)
+        feeds[RETRIEVAL_SCORES] = retrieval_scores.astype(np.float32, copy=False).reshape(
+            1, -1
+        )
         output = self._ranker.run(feeds)
         logits: np.ndarray = checked(output, (1, len(codes)), "ranker logits", self._ranker.path)[0]
         return logits
@@ -327,7 +327,9 @@ class Recommender:
         once the history is excluded). An empty or all-unknown history returns the
         most popular items with ``cold_start=True``. Unknown ids are skipped and listed in
         ``unknown_ids`` (``strict=True`` raises :class:`UnknownItemError` instead). ``user``
-        may give ``age``, ``gender``, ``occupation``, ``zip_code``, ``seconds_since_last``.
+        may give any of ``rec.schema.fields``: the artifact's user features (MovieLens:
+        ``age``, ``gender``, ``occupation``, ``zip_code``) and ``seconds_since_last``; an
+        unknown field is a ValueError listing them, a wrong type a TypeError naming the field.
         ``exclude`` (ids never to return) and ``allowed`` (the only ids to return) act inside
         retrieval, so ``k`` items come back whenever ``k`` items pass them
         (:mod:`ytrec_infer.retrieval.rules`).
@@ -437,15 +439,9 @@ class Recommender:
 
     def _batch_feeds(self, requests: Sequence[Request]) -> dict[str, np.ndarray]:
         """The networks' user inputs for many requests, one row each."""
-        return {
-            "history": pad_histories([r.codes for r in requests], self.schema.max_history),
-            "user_categorical": np.stack([r.user.categorical for r in requests]),
-            "age": np.array([r.user.age for r in requests], dtype=np.float32),
-            "example_age": np.zeros(len(requests), dtype=np.float32),
-            "seconds_since_last": np.array(
-                [r.user.seconds_since_last for r in requests], dtype=np.float32
-            ),
-        }
+        return request_feeds(
+            [r.codes for r in requests], [r.user for r in requests], self.schema.max_history
+        )
 
     def _rank_batch(
         self,
@@ -459,8 +455,8 @@ class Recommender:
         for count in np.unique(counts[counts > 0]):
             rows = [int(r) for r in np.flatnonzero(counts == count)]
             sub = {name: value[rows] for name, value in feeds.items()}
-            sub["candidates"] = np.stack([found[r][0] for r in rows])
-            sub["retrieval_scores"] = np.stack([found[r][1] for r in rows]).astype(np.float32)
+            sub[CANDIDATES] = np.stack([found[r][0] for r in rows])
+            sub[RETRIEVAL_SCORES] = np.stack([found[r][1] for r in rows]).astype(np.float32)
             logits = checked(
                 self._ranker.run(sub), (len(rows), int(count)), "ranker logits", self._ranker.path
             )
@@ -507,7 +503,7 @@ class Recommender:
     def rank(
         self,
         history: History,
-        item_ids: Sequence[int] | np.ndarray,
+        item_ids: Sequence[int] | Sequence[str] | np.ndarray,
         user: Mapping[str, Any] | None = None,
         strict: bool = False,
     ) -> Recommendations:
@@ -519,17 +515,17 @@ class Recommender:
         >>> sorted(r.item_id for r in rec.rank([50, 172, 181], [1, 2, 3]))
         [1, 2, 3]
         """
-        wanted = item_id_array(item_ids, "item_ids")
+        wanted = self.catalog.id_array(item_ids, "item_ids")
         codes, unknown = self.catalog.codes(wanted)
         if flag(strict, "strict") and len(unknown):
-            raise UnknownItemError(tuple(int(i) for i in unknown))
+            raise UnknownItemError(tuple(unknown.tolist()))
         request = self.prepare(history, user, strict)
         codes = np.unique(codes)
         vector = self.embed(request)
         retrieval = (self._item_vectors[codes - 1] @ vector).astype(np.float32)
         logits = self.score(request, codes, retrieval)
         order = np.argsort(-logits, kind="stable")
-        skipped = request.unknown_ids + tuple(int(i) for i in unknown)
+        skipped = request.unknown_ids + tuple(unknown.tolist())
         cold = not len(request.codes)
         return Recommendations(
             self._records(codes[order], logits[order], retrieval[order], logits[order]),

@@ -23,7 +23,7 @@ class Recommendation:
     (1, 'Toy Story')
     """
 
-    item_id: int
+    item_id: int | str
     score: float
     title: str
     retrieval_score: float | None = None
@@ -58,7 +58,7 @@ class Recommendations(Sequence[Recommendation]):
     items: tuple[Recommendation, ...]
     stage: Stage
     cold_start: bool = False
-    unknown_ids: tuple[int, ...] = ()
+    unknown_ids: tuple[int | str, ...] = ()
 
     @overload
     def __getitem__(self, index: int) -> Recommendation: ...
@@ -77,11 +77,13 @@ class Recommendations(Sequence[Recommendation]):
 
     @property
     def item_ids(self) -> np.ndarray:
-        """The item ids as an int64 array, best first.
+        """The item ids as an int64 array (a unicode array for string ids), best first.
 
         >>> Recommendations((Recommendation(7, 1.0, "Seven"),), "ranked").item_ids
         array([7])
         """
+        if any(isinstance(r.item_id, str) for r in self.items):
+            return np.array([r.item_id for r in self.items], dtype=str)
         return np.fromiter((r.item_id for r in self.items), dtype=np.int64, count=len(self.items))
 
     @property

@@ -170,7 +170,9 @@ def read_into(handle: io.RawIOBase, view: memoryview) -> int:
 
 def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
     """A ``.npy`` array read into memory (no pickle, no memory map), checked for dtype and rank,
-    and with its header's shape checked against the file size before anything is allocated."""
+    and with its header's shape checked against the file size before anything is allocated.
+    ``dtype`` may list alternatives: ``"int64|unicode"`` (item ids: integers, or fixed-width
+    little-endian unicode strings for a log with string ids)."""
     fd = open_regular(path)
     with artifact_errors(path), os.fdopen(fd, "rb", buffering=0) as handle:
         try:
@@ -181,7 +183,11 @@ def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
                 shape, fortran, found = npy_format.read_array_header_2_0(handle)
         except (ValueError, SyntaxError) as exc:
             raise ArtifactError(path, f"is not a readable .npy array ({exc})") from None
-        if found != np.dtype(dtype) or len(shape) != ndim or fortran:
+        matches = any(
+            found.kind == "U" and found.byteorder in "<=" if kind == "unicode" else found == kind
+            for kind in dtype.split("|")
+        )
+        if not matches or len(shape) != ndim or fortran:
             raise ArtifactError(
                 path, f"expected a {ndim}-D {dtype} array in C order, found {found} {shape}"
             )

@@ -5,7 +5,7 @@ topic, and HNSW recall depends on that structure), with genre flags shared withi
 a release year and a Zipf-like popularity. Synthetic users watch items from one to three
 clusters, so their histories, and the user vectors computed from them, look like real ones
 rather than random points. Only numpy is needed here; building an artifact from a catalog
-needs the training side (``export.synthetic``), imported lazily by
+needs the training side (``export.synthetic``), found through the ``ytrec.builders`` entry point by
 :func:`build_synthetic_artifact`.
 """
 
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ytrec_infer.plugins import BUILDERS, plugins
 
 GENRES = tuple(f"genre{i:02d}" for i in range(18))
 GENDERS = ("F", "M")
@@ -116,12 +118,12 @@ def build_synthetic_artifact(out: str | Path, num_items: int, seed: int = 0) -> 
     nothing, but shapes, files and costs are those of a real artifact of that size. Needs the
     training side (torch, onnx), which the runtime wheel does not include.
     """
-    try:
-        from export.synthetic import build
-    except ImportError as exc:
+    build = plugins(BUILDERS).get("synthetic")
+    if build is None:
         raise RuntimeError(
-            f"building a synthetic artifact needs the training side ({exc.name or exc} is "
-            "missing): from a source checkout run `pip install torch==2.13.0` and "
-            "`pip install -e '.[train]'`, or pass an existing artifact folder instead"
-        ) from None
-    return build(Path(out), num_items, seed)
+            "building a synthetic artifact needs the training side: `pip install torch==2.13.0` "
+            "then `pip install 'ytrec-infer[train]'` (from a checkout: `pip install -e '.[train]'`), "
+            "or pass an existing artifact folder instead"
+        )
+    built: Path = build(Path(out), num_items, seed)
+    return built

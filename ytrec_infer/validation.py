@@ -12,21 +12,26 @@ import numpy as np
 MAX_LIST_LENGTH = 100_000
 
 
-def item_id_array(value: Any, name: str, maximum: int = MAX_LIST_LENGTH) -> np.ndarray:
-    """A 1-D int64 array of item ids from a list, tuple, range or integer numpy array.
+def item_id_array(
+    value: Any, name: str, maximum: int = MAX_LIST_LENGTH, strings: bool = False
+) -> np.ndarray:
+    """A 1-D array of item ids from a list, tuple, range or numpy array: int64 ids, or (for a
+    catalog of string ids, ``strings=True``) unicode ids; at most ``maximum`` of them.
 
-    Strings, floats and booleans are refused rather than guessed at: an id of ``"50"`` or
-    ``50.0`` is almost always a bug upstream, and silently converting it would hide it. Sets
-    and mappings are refused too: they have no order, and a history is oldest first.
+    Ids of the other kind, floats and booleans are refused rather than guessed at: an id of
+    ``"50"`` in an integer catalog or ``50.0`` is almost always a bug upstream, and silently
+    converting it would hide it. Sets and mappings are refused too: they have no order, and a
+    history is oldest first.
     """
+    kind = "string" if strings else "integer"
     if isinstance(value, (str, bytes, Mapping, AbstractSet)) or not hasattr(value, "__len__"):
-        raise TypeError(
-            f"{name} must be a sequence of integer item ids, got {type(value).__name__}"
-        )
+        raise TypeError(f"{name} must be a sequence of {kind} item ids, got {type(value).__name__}")
     if isinstance(value, np.ndarray) and value.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {value.shape}")
     if len(value) > maximum:
         raise ValueError(f"{name} has {len(value)} ids; at most {maximum} are accepted")
+    if strings:
+        return _string_ids(value, name)
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iu":
             raise TypeError(f"{name} must hold integer ids, got dtype {value.dtype}")
@@ -47,6 +52,23 @@ def item_id_array(value: Any, name: str, maximum: int = MAX_LIST_LENGTH) -> np.n
         if not -(2**63) <= int(item) < 2**63:
             raise ValueError(f"{name}[{position}] = {item} is outside the int64 range")
     return np.asarray(items, dtype=np.int64).reshape(-1)
+
+
+def _string_ids(value: Any, name: str) -> np.ndarray:
+    """Unicode ids of a string-id catalog; anything but strings is a TypeError naming it."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind != "U":
+            raise TypeError(f"{name} must hold string ids (this catalog's ids are strings), "
+                            f"got dtype {value.dtype}")
+        return value
+    items = list(value)
+    for position, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(
+                f"{name}[{position}] = {item!r} is not a string item id ({type(item).__name__}); "
+                "this catalog's ids are strings"
+            )
+    return np.array(items, dtype=str).reshape(-1)
 
 
 def positive_int(value: Any, name: str, maximum: int | None = None) -> int:

@@ -127,12 +127,23 @@ def run_sequential(
 
 
 def run_main(
-    data: str, seeds: list[int], artifacts: Path, out: Path, preset: str = "default"
+    data: str,
+    seeds: list[int],
+    artifacts: Path,
+    out: Path,
+    preset: str = "default",
+    keep_baselines: bool = False,
 ) -> dict[str, Any]:
-    """Default model through the artifact and in torch, per seed, plus the tuned baselines."""
+    """Default model through the artifact and in torch, per seed, plus the tuned baselines
+    (``keep_baselines``: those of the existing main.json, which the model changes leave alone)."""
     started = time.perf_counter()
     payload: dict[str, Any] = {"data": data, "seeds": seeds, "preset": preset, "runs": []}
-    payload |= run_baselines(data, seeds, preset)
+    if keep_baselines:
+        previous = json.loads((out / "main.json").read_text())
+        keys = ("baselines", "baseline_tuning_seconds", "baseline_seconds")
+        payload |= {key: previous[key] for key in keys}
+    else:
+        payload |= run_baselines(data, seeds, preset)
     for seed in seeds:
         result = train_and_export(data, artifacts / f"seed{seed}", _config(preset, seed))
         run: dict[str, Any] = {"seed": seed, "train_export_seconds": result.seconds}
@@ -249,6 +260,11 @@ def main() -> None:
         help="'small': few epochs and one grid point per baseline (a smoke run, not results)",
     )
     parser.add_argument(
+        "--keep-baselines",
+        action="store_true",
+        help="main: reuse the baselines of the existing main.json (same data, split and seeds)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)"
     )
     args = parser.parse_args()
@@ -262,7 +278,9 @@ def main() -> None:
     main_path = args.out / "main.json"
     main_payload: dict[str, Any] | None = None
     if "main" in parts:
-        main_payload = run_main(args.data, args.seeds, args.artifacts, args.out, args.preset)
+        main_payload = run_main(
+            args.data, args.seeds, args.artifacts, args.out, args.preset, args.keep_baselines
+        )
     elif "baselines" in parts:
         unknown = set(args.baselines or []) - set(BASELINES) - set(SEQUENTIAL)
         if unknown:

@@ -15,6 +15,7 @@ import torch
 
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer.recommender import Request
+from ytrec_infer import network_inputs as names
 from ytrec_infer.retrieval import Retriever
 
 
@@ -37,9 +38,7 @@ class TorchModel:
 
     @torch.inference_mode()
     def user_vector(self, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.tower(
-            feeds["history"], feeds["user_categorical"], feeds["age"], feeds["example_age"]
-        )[0]
+        return self.tower(**{name: feeds[name] for name in names.TOWER_INPUTS})[0]
 
     @torch.inference_mode()
     def exact(
@@ -55,14 +54,8 @@ class TorchModel:
     def rank(
         self, feeds: dict[str, torch.Tensor], codes: torch.Tensor, scores: torch.Tensor, k: int
     ) -> torch.Tensor:
-        logits = self.ranker(
-            feeds["history"],
-            codes[None],
-            scores[None],
-            feeds["user_categorical"],
-            feeds["age"],
-            feeds["seconds_since_last"],
-        )[0]
+        inputs = {**feeds, names.CANDIDATES: codes[None], names.RETRIEVAL_SCORES: scores[None]}
+        logits = self.ranker(**{name: inputs[name] for name in names.RANKER_INPUTS})[0]
         return codes[torch.topk(logits, k).indices]
 
     def recommend_exact(self, request: Request, n: int, k: int) -> torch.Tensor:

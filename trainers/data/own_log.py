@@ -4,8 +4,10 @@ The log is a CSV or Parquet table with one row per interaction. Item and user fe
 are optional: without an item table every item gets the title ``"item <id>"``, no genres and no
 release year (one constant placeholder genre column keeps the networks' shapes non-empty);
 without a user table every user's demographics are unknown. The models then
-learn from the interaction sequences alone. Ids must be integers (they become the catalog ids
-that ``Recommender.recommend`` takes).
+learn from the interaction sequences alone. Ids are integers or strings, as in the log (video
+ids, SKUs, UUIDs): they become the catalog ids that ``Recommender.recommend`` takes and returns.
+When every item id (and every user id) of the log and its table is an integer written plainly,
+the ids are integers; otherwise all of them are strings.
 """
 
 from __future__ import annotations
@@ -22,18 +24,27 @@ from .fields import (
     parse_age,
     parse_finite,
     parse_gender,
-    parse_id,
     parse_rating,
     parse_timestamp,
 )
 from .schema import Dataset, Interactions, ItemTable
 from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
-from .tabular import read_table
+from .tabular import read_columns, read_table
 
 logger = logging.getLogger(__name__)
 
 USER_COLUMNS = ("user", "user_id", "userId", "uid")
-ITEM_COLUMNS = ("item", "item_id", "itemId", "movieId", "movie_id", "iid")
+ITEM_COLUMNS = (
+    "item",
+    "item_id",
+    "itemId",
+    "movieId",
+    "movie_id",
+    "iid",
+    "video_id",
+    "product_id",
+    "sku",
+)
 TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date")
 RATING_COLUMNS = ("rating", "weight", "score")
 TITLE_COLUMNS = ("title", "name", "movie_title")
@@ -63,26 +74,54 @@ def _year(text: str, where: str) -> float:
     return math.nan if not text else parse_finite(text, "year", where)
 
 
-def read_interactions(path: Path) -> Interactions:
-    """The log's rows in file order; a missing or empty rating cell counts as 1."""
-    users: list[int] = []
-    items: list[int] = []
+def _raw_id(text: str, where: str, column: str) -> str:
+    """An id cell as written; empty is a DataError."""
+    if not text:
+        raise DataError(f"{where}: empty {column}")
+    return text
+
+
+def _is_plain_int(text: str) -> bool:
+    """"12" and "-3" are integer ids; "007", "+4" and "1e3" are strings."""
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit() and (digits == "0" or digits[0] != "0") and (
+        len(digits) < 19
+    )
+
+
+def id_values(*columns: list[str]) -> list[np.ndarray]:
+    """Each column of id cells as int64 when every cell of every column is a plain integer,
+    else as unicode strings (the same kind for all, so a log and its table agree)."""
+    if all(_is_plain_int(cell) for column in columns for cell in column):
+        return [np.array([int(c) for c in column], dtype=np.int64) for column in columns]
+    return [np.array(column, dtype=str).reshape(-1) for column in columns]
+
+
+def read_interactions(path: Path) -> tuple[list[str], list[str], Interactions]:
+    """The log's user and item id cells and its rows in file order (ids still to be typed by
+    :func:`id_values`); a missing or empty rating cell counts as 1."""
+    users: list[str] = []
+    items: list[str] = []
     ratings: list[float] = []
     times: list[int] = []
     required = {"user": USER_COLUMNS, "item": ITEM_COLUMNS, "timestamp": TIME_COLUMNS}
     for where, row in read_table(path, required, {"rating": RATING_COLUMNS}):
-        users.append(parse_id(row["user"], where, "user id"))
-        items.append(parse_id(row["item"], where, "item id"))
+        users.append(_raw_id(row["user"], where, "user id"))
+        items.append(_raw_id(row["item"], where, "item id"))
         rating = row.get("rating", "")
         ratings.append(parse_rating(rating, where) if rating else DEFAULT_RATING)
         times.append(_timestamp(row["timestamp"], where))
     if not users:
         raise DataError(f"{path}: no interactions; expected a header row and at least one row")
-    return Interactions(
-        user_ids=np.array(users, dtype=np.int64),
-        item_ids=np.array(items, dtype=np.int64),
-        ratings=np.array(ratings, dtype=np.float32),
-        timestamps=np.array(times, dtype=np.int64),
+    return (
+        users,
+        items,
+        Interactions(
+            user_ids=np.zeros(len(users), dtype=np.int64),
+            item_ids=np.zeros(len(items), dtype=np.int64),
+            ratings=np.array(ratings, dtype=np.float32),
+            timestamps=np.array(times, dtype=np.int64),
+        ),
     )
 
 
@@ -91,7 +130,7 @@ def read_items(path: Path) -> list[ItemRow]:
     optional = {"title": TITLE_COLUMNS, "year": YEAR_COLUMNS, "genres": GENRE_COLUMNS}
     return [
         ItemRow(
-            item_id=parse_id(row["item"], where, "item id"),
+            item_id=_raw_id(row["item"], where, "item id"),
             title=row.get("title", ""),
             release_year=_year(row.get("year", ""), where),
             genres=tuple(g for g in row.get("genres", "").split("|") if g.strip()),
@@ -110,7 +149,7 @@ def read_users(path: Path) -> list[UserRow]:
     }
     return [
         UserRow(
-            user_id=parse_id(row["user"], where, "user id"),
+            user_id=_raw_id(row["user"], where, "user id"),
             age=parse_age(row.get("age", ""), where),
             gender=parse_gender(row.get("gender", ""), where),
             occupation=row.get("occupation", ""),
@@ -135,6 +174,8 @@ def _at_least_one_genre(items: ItemTable) -> ItemTable:
         release_years=items.release_years,
         genres=np.zeros((len(items), 1), dtype=bool),
         genre_names=(NO_GENRE,),
+        columns=items.columns,
+        source=items.source,
     )
 
 
@@ -151,26 +192,30 @@ def load_interaction_log(
     (1000, 120)
     """
     log_path = Path(log).expanduser()
-    interactions = read_interactions(log_path)
+    user_cells, item_cells, parsed = read_interactions(log_path)
+    item_columns: dict[str, tuple[str, ...]] = {}
+    user_columns: dict[str, tuple[str, ...]] = {}
     if items is not None:
         item_path = Path(items).expanduser()
         item_rows = read_items(item_path)
+        item_columns = read_columns(item_path)
     else:
         item_path = log_path
-        item_rows = [
-            ItemRow(int(i), f"item {int(i)}", math.nan, ())
-            for i in np.unique(interactions.item_ids)
-        ]
+        item_rows = [ItemRow(i, f"item {i}", math.nan, ()) for i in sorted(set(item_cells))]
     if users is not None:
         user_path = Path(users).expanduser()
         user_rows = read_users(user_path)
+        user_columns = read_columns(user_path)
     else:
         user_path = log_path
-        user_rows = [
-            UserRow(int(u), math.nan, "", "", "") for u in np.unique(interactions.user_ids)
-        ]
-    item_table = _at_least_one_genre(build_item_table(item_rows, item_path))
-    user_table = build_user_table(user_rows, user_path)
+        user_rows = [UserRow(u, math.nan, "", "", "") for u in sorted(set(user_cells))]
+    log_users, table_users = id_values(user_cells, [str(r.user_id) for r in user_rows])
+    log_items, table_items = id_values(item_cells, [str(r.item_id) for r in item_rows])
+    interactions = Interactions(log_users, log_items, parsed.ratings, parsed.timestamps)
+    item_rows = [r._replace(item_id=i) for r, i in zip(item_rows, table_items.tolist())]
+    user_rows = [r._replace(user_id=u) for r, u in zip(user_rows, table_users.tolist())]
+    item_table = _at_least_one_genre(build_item_table(item_rows, item_path, item_columns))
+    user_table = build_user_table(user_rows, user_path, user_columns)
     check_coverage(interactions, item_table, user_table, (log_path, item_path, user_path))
     logger.info(
         "loaded %s: %d interactions, %d users, %d items, %d genres",

@@ -8,7 +8,9 @@ single truth value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,6 +21,30 @@ def _column(values: np.ndarray, dtype: type, name: str) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
     return array
+
+
+def id_column(values: np.ndarray, name: str) -> np.ndarray:
+    """Ids as a 1-D int64 array, or as a unicode string array when they are strings (string
+    ids from an own log: video ids, SKUs, UUIDs)."""
+    array = np.asarray(values)
+    if array.dtype.kind in "US":
+        array = array.astype(str)
+        if array.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+        return array
+    return _column(array, np.int64, name)
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def _text_columns(columns: Mapping[str, tuple[str, ...]], rows: int, name: str) -> dict[str, tuple[str, ...]]:
+    out = {str(key): tuple(str(v) for v in values) for key, values in columns.items()}
+    for key, values in out.items():
+        if len(values) != rows:
+            raise ValueError(f"{name} column {key!r} has {len(values)} rows, the table {rows}")
+    return out
 
 
 def _check_sorted_unique(ids: np.ndarray, name: str) -> None:
@@ -38,8 +64,8 @@ class Interactions:
 
     def __post_init__(self) -> None:
         columns = {
-            "user_ids": _column(self.user_ids, np.int64, "user_ids"),
-            "item_ids": _column(self.item_ids, np.int64, "item_ids"),
+            "user_ids": id_column(self.user_ids, "user_ids"),
+            "item_ids": id_column(self.item_ids, "item_ids"),
             "ratings": _column(self.ratings, np.float32, "ratings"),
             "timestamps": _column(self.timestamps, np.int64, "timestamps"),
         }
@@ -64,16 +90,22 @@ class Interactions:
 
 @dataclass(frozen=True, eq=False)
 class ItemTable:
-    """Item side features, one row per item id (ascending)."""
+    """Item side features, one row per item id (ascending).
+
+    ``columns`` holds the table's other columns as text cells (what a declared feature schema
+    reads); ``source`` names the file, for error messages."""
 
     item_ids: np.ndarray
     titles: tuple[str, ...]
     release_years: np.ndarray
     genres: np.ndarray
     genre_names: tuple[str, ...]
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self) -> None:
-        item_ids = _column(self.item_ids, np.int64, "item_ids")
+        item_ids = id_column(self.item_ids, "item_ids")
+        object.__setattr__(self, "columns", _text_columns(self.columns, len(item_ids), "items"))
         years = _column(self.release_years, np.float32, "release_years")
         genres = np.asarray(self.genres, dtype=bool)
         _check_sorted_unique(item_ids, "item_ids")
@@ -91,19 +123,37 @@ class ItemTable:
     def __len__(self) -> int:
         return len(self.item_ids)
 
+    def column(self, name: str) -> tuple[str, ...] | None:
+        """Text cells of a column (matched ignoring case and punctuation), None if absent;
+        ``genres`` (``|``-separated) and ``release_year`` are always there."""
+        key = _column_key(name)
+        for column, values in self.columns.items():
+            if _column_key(column) == key:
+                return values
+        if key in ("genres", "genre"):
+            names = np.asarray(self.genre_names, dtype=object)
+            return tuple("|".join(names[row].tolist()) for row in self.genres)
+        if key in ("releaseyear", "year"):
+            return tuple("" if np.isnan(y) else f"{y:g}" for y in self.release_years)
+        return None
+
 
 @dataclass(frozen=True, eq=False)
 class UserTable:
-    """User side features, one row per user id (ascending)."""
+    """User side features, one row per user id (ascending); ``columns`` and ``source`` as in
+    :class:`ItemTable`."""
 
     user_ids: np.ndarray
     ages: np.ndarray
     genders: tuple[str, ...]
     occupations: tuple[str, ...]
     zip_codes: tuple[str, ...]
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self) -> None:
-        user_ids = _column(self.user_ids, np.int64, "user_ids")
+        user_ids = id_column(self.user_ids, "user_ids")
+        object.__setattr__(self, "columns", _text_columns(self.columns, len(user_ids), "users"))
         ages = _column(self.ages, np.float32, "ages")
         _check_sorted_unique(user_ids, "user_ids")
         lengths = {len(ages), len(self.genders), len(self.occupations), len(self.zip_codes)}
@@ -117,6 +167,21 @@ class UserTable:
 
     def __len__(self) -> int:
         return len(self.user_ids)
+
+    def column(self, name: str) -> tuple[str, ...] | None:
+        """Text cells of a column, None if absent; ``age``, ``gender``, ``occupation`` and
+        ``zip_code`` are always there (empty cells where unknown)."""
+        key = _column_key(name)
+        for column, values in self.columns.items():
+            if _column_key(column) == key:
+                return values
+        typed = {
+            "age": tuple("" if np.isnan(a) else f"{a:g}" for a in self.ages),
+            "gender": self.genders,
+            "occupation": self.occupations,
+            "zipcode": self.zip_codes,
+        }
+        return typed.get(key)
 
 
 @dataclass(frozen=True, eq=False)

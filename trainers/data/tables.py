@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from .errors import DataError
-from .schema import Interactions, ItemTable, UserTable
+from .schema import Interactions, ItemTable, UserTable, id_column
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ _NO_GENRE_KEYS = frozenset({"", "unknown", "nogenreslisted"})
 class ItemRow(NamedTuple):
     """One parsed item line; ``genres`` as spelled in the file."""
 
-    item_id: int
+    item_id: int | str
     title: str
     release_year: float
     genres: tuple[str, ...]
@@ -55,7 +55,7 @@ class ItemRow(NamedTuple):
 class UserRow(NamedTuple):
     """One parsed user line."""
 
-    user_id: int
+    user_id: int | str
     age: float
     gender: str
     occupation: str
@@ -77,19 +77,28 @@ def normalise_genre(name: str) -> str | None:
     return _CANONICAL_BY_KEY.get(key, name.strip())
 
 
-def _order_by_id(ids: Sequence[int], source: Path, kind: str) -> np.ndarray:
-    """Indices that sort rows by id; a repeated id is a DataError."""
-    id_array = np.asarray(ids, dtype=np.int64)
+def _order_by_id(ids: Sequence[int | str], source: Path, kind: str) -> np.ndarray:
+    """Indices that sort rows by id (integers, or strings); a repeated id is a DataError."""
+    id_array = id_column(np.asarray(ids) if len(ids) else np.zeros(0, np.int64), f"{kind} ids")
     order = np.argsort(id_array, kind="stable")
     sorted_ids = id_array[order]
     repeated = sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]]
     if repeated.size:
-        raise DataError(f"{source}: {kind} id {int(repeated[0])} appears more than once")
+        raise DataError(f"{source}: {kind} id {repeated[0].item()!r} appears more than once")
     return order
 
 
-def build_item_table(rows: Sequence[ItemRow], source: Path) -> ItemTable:
-    """An ItemTable sorted by id, with genres normalised and ``genre_names`` sorted."""
+def _ordered_columns(
+    columns: Mapping[str, Sequence[str]] | None, order: np.ndarray
+) -> dict[str, tuple[str, ...]]:
+    return {name: tuple(cells[i] for i in order) for name, cells in (columns or {}).items()}
+
+
+def build_item_table(
+    rows: Sequence[ItemRow], source: Path, columns: Mapping[str, Sequence[str]] | None = None
+) -> ItemTable:
+    """An ItemTable sorted by id, with genres normalised and ``genre_names`` sorted;
+    ``columns`` (text cells aligned with ``rows``) become its feature columns."""
     order = _order_by_id([row.item_id for row in rows], source, "item")
     ordered = [rows[i] for i in order]
     per_item = [
@@ -102,24 +111,30 @@ def build_item_table(rows: Sequence[ItemRow], source: Path) -> ItemTable:
     for i, names in enumerate(per_item):
         genres[i, [column[name] for name in names]] = True
     return ItemTable(
-        item_ids=np.array([row.item_id for row in ordered], dtype=np.int64),
+        item_ids=np.array([row.item_id for row in ordered]).reshape(-1),
         titles=tuple(row.title for row in ordered),
         release_years=np.array([row.release_year for row in ordered], dtype=np.float32),
         genres=genres,
         genre_names=genre_names,
+        columns=_ordered_columns(columns, order),
+        source=str(source),
     )
 
 
-def build_user_table(rows: Sequence[UserRow], source: Path) -> UserTable:
-    """A UserTable sorted by id."""
+def build_user_table(
+    rows: Sequence[UserRow], source: Path, columns: Mapping[str, Sequence[str]] | None = None
+) -> UserTable:
+    """A UserTable sorted by id; ``columns`` as in :func:`build_item_table`."""
     order = _order_by_id([row.user_id for row in rows], source, "user")
     ordered = [rows[i] for i in order]
     return UserTable(
-        user_ids=np.array([row.user_id for row in ordered], dtype=np.int64),
+        user_ids=np.array([row.user_id for row in ordered]).reshape(-1),
         ages=np.array([row.age for row in ordered], dtype=np.float32),
         genders=tuple(row.gender for row in ordered),
         occupations=tuple(row.occupation for row in ordered),
         zip_codes=tuple(row.zip_code for row in ordered),
+        columns=_ordered_columns(columns, order),
+        source=str(source),
     )
 
 
@@ -144,7 +159,7 @@ def check_coverage(
         if missing.size:
             rows = int(np.isin(ids, missing).sum())
             raise DataError(
-                f"{inter_file}: {kind} id {int(missing[0])} is not in {table_file} "
+                f"{inter_file}: {kind} id {missing[0].item()!r} is not in {table_file} "
                 f"({missing.size} {kind} ids missing, {rows} interactions affected)"
             )
     logger.debug("ids covered: %d items, %d users", len(items), len(users))

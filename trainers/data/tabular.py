@@ -104,6 +104,34 @@ def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]
     return header, rows()
 
 
+def _open_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], str]:
+    """Header, rows and the unit of a row in messages ("line" or "row"), by file suffix."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        header, rows = _parquet_rows(path)
+        return header, rows, "row"
+    if suffix in CSV_SUFFIXES:
+        header, rows = _csv_rows(path)
+        return header, rows, "line"
+    raise DataError(
+        f"{path}: unknown table format {path.suffix!r}; use one of {', '.join(TABLE_SUFFIXES)}"
+    )
+
+
+def read_columns(path: Path) -> dict[str, tuple[str, ...]]:
+    """Every column of a table as text cells, in file order (the rows :func:`read_table`
+    yields): what a declared feature schema reads its features from."""
+    header, rows, unit = _open_rows(path)
+    cells = []
+    for number, row in rows:
+        if len(row) != len(header):
+            raise DataError(f"{path} {unit} {number}: expected {len(header)} fields, got {len(row)}")
+        cells.append(row)
+    return {name: tuple(row[i].strip() for row in cells) for i, name in enumerate(header)}
+
+
 def read_table(
     path: Path, required: Mapping[str, tuple[str, ...]], optional: Mapping[str, tuple[str, ...]]
 ) -> Iterator[tuple[str, dict[str, str]]]:
@@ -113,19 +141,7 @@ def read_table(
     required column is a DataError listing the columns the file has. Optional fields that the
     file lacks are absent from the row dicts.
     """
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
-        header, rows = _parquet_rows(path)
-        unit = "row"
-    elif suffix in CSV_SUFFIXES:
-        header, rows = _csv_rows(path)
-        unit = "line"
-    else:
-        raise DataError(
-            f"{path}: unknown table format {path.suffix!r}; use one of {', '.join(TABLE_SUFFIXES)}"
-        )
+    header, rows, unit = _open_rows(path)
     keys = [column_key(name) for name in header]
     positions: dict[str, int] = {}
     for field, aliases in {**required, **optional}.items():

@@ -1,8 +1,8 @@
 """Candidate generation network (Covington et al. 2016, section 3).
 
-The user tower averages the embeddings of the last watched items, adds demographics, the
-genres of the history and the "example age", and maps them through a ReLU tower to a unit
-user vector. Item vectors are the (unit-normalised) softmax weights; scores are
+The user tower averages the embeddings of the last watched items, adds the user features the
+schema gives the tower, the mean of the history's tower-side item features (MovieLens: genres)
+and the "example age", and maps them through a ReLU tower to a unit user vector. Item vectors are the (unit-normalised) softmax weights; scores are
 ``cos(user, item) / temperature`` during training and the plain inner product at serving, so
 nearest-neighbour search in an inner-product index returns the model's top items.
 """
@@ -14,26 +14,27 @@ from torch import nn
 from torch.nn import functional as F
 
 from trainers.config import CandidateConfig
-from trainers.models.layers import UserCategorical, masked_mean, mlp, powers
-from ytrec_infer.features import FeatureSchema
+from trainers.models.layers import UserColumns, masked_mean, mlp, powers
+from ytrec_infer.feature_schema import FeatureSchema
 
 
 class CandidateModel(nn.Module):
     """User tower plus the softmax item vectors; ``forward`` is what gets exported to ONNX."""
 
     def __init__(
-        self, item_genres: torch.Tensor, schema: FeatureSchema, config: CandidateConfig
+        self, item_table: torch.Tensor, schema: FeatureSchema, config: CandidateConfig
     ) -> None:
+        """``item_table`` [N+1, F]: the tower's item features per code (row 0 padding)."""
         super().__init__()
-        rows = item_genres.shape[0]
+        rows = item_table.shape[0]
         self.config = config
         self.item_embedding = nn.Embedding(rows, config.embedding_dim, padding_idx=0)
         self.item_vectors = nn.Embedding(rows, config.output_dim)
-        self.users = UserCategorical(schema.cardinalities)
-        self.register_buffer("item_genres", item_genres.float())
-        self.age_scale = float(schema.age_scale)
+        self.user_widths = schema.input_widths
+        self.users = UserColumns(schema, "tower")
+        self.register_buffer("item_table", item_table.float())
         self.example_age_scale = float(schema.example_age_scale_days)
-        in_dim = config.embedding_dim + item_genres.shape[1] + self.users.dim + 3
+        in_dim = config.embedding_dim + item_table.shape[1] + self.users.dim
         in_dim += 3 if config.use_example_age else 0
         self.tower = mlp(in_dim, config.hidden, config.output_dim, config.dropout)
         nn.init.normal_(self.item_embedding.weight, std=0.05)
@@ -45,15 +46,14 @@ class CandidateModel(nn.Module):
         self,
         history: torch.Tensor,
         user_categorical: torch.Tensor,
-        age: torch.Tensor,
+        user_numeric: torch.Tensor,
         example_age: torch.Tensor,
     ) -> torch.Tensor:
         """Unit user vectors [B, D] from padded history codes [B, L] and user features."""
         parts = [
             masked_mean(self.item_embedding(history), history),
-            masked_mean(self.item_genres[history], history),
-            self.users(user_categorical),
-            powers(age / self.age_scale),
+            masked_mean(self.item_table[history], history),
+            self.users(user_categorical, user_numeric),
         ]
         if self.config.use_example_age:
             parts.append(powers(example_age / self.example_age_scale))

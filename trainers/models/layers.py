@@ -5,13 +5,48 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-USER_EMBEDDING_DIMS = (4, 8, 4)
+from ytrec_infer.feature_schema import FeatureSchema
 
 
 def powers(x: torch.Tensor) -> torch.Tensor:
     """The paper's continuous-feature expansion: x, x**2 and sqrt(x) of a scaled value, [B] -> [B, 3]."""
     x = x.clamp(min=0.0)
     return torch.stack([x, x * x, torch.sqrt(x)], dim=-1)
+
+
+def column_powers(x: torch.Tensor) -> torch.Tensor:
+    """:func:`powers` of each column of [B, N], side by side per column: [B, 3N]."""
+    return powers(x).flatten(1)
+
+
+def select_columns(x: torch.Tensor, columns: tuple[int, ...]) -> torch.Tensor:
+    """The given columns of [B, W] (``x`` itself when they are all of them, in order)."""
+    if columns == tuple(range(x.shape[1])):
+        return x
+    return x[:, list(columns)]
+
+
+class UserColumns(nn.Module):
+    """Which ``user_categorical`` / ``user_numeric`` columns a network sees (its schema share)."""
+
+    def __init__(self, schema: FeatureSchema, network: str) -> None:
+        super().__init__()
+        self.categorical, self.numeric = schema.columns(network)
+        self.users = UserCategorical(
+            tuple(schema.cardinalities[i] for i in self.categorical),
+            tuple(schema.embedding_dims[i] for i in self.categorical),
+        )
+        self.dim = self.users.dim + 3 * len(self.numeric)
+
+    def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+        """Embeddings of the seen codes and powers of the seen numbers, [B, dim]."""
+        return torch.cat(
+            [
+                self.users(select_columns(categorical, self.categorical)),
+                column_powers(select_columns(numeric, self.numeric)),
+            ],
+            dim=-1,
+        )
 
 
 def masked_mean(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
@@ -31,15 +66,14 @@ def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, dropout: float) -> n
 
 
 class UserCategorical(nn.Module):
-    """Embeds the user's categorical codes (gender, occupation, zip region), code 0 = unknown."""
+    """Embeds the user's categorical codes, one table per column, code 0 = unknown."""
 
-    def __init__(self, cardinalities: tuple[int, ...]) -> None:
+    def __init__(self, cardinalities: tuple[int, ...], dims: tuple[int, ...]) -> None:
         super().__init__()
         self.tables = nn.ModuleList(
-            nn.Embedding(size, dim)
-            for size, dim in zip(cardinalities, USER_EMBEDDING_DIMS, strict=True)
+            nn.Embedding(size, dim) for size, dim in zip(cardinalities, dims, strict=True)
         )
-        self.dim = sum(USER_EMBEDDING_DIMS)
+        self.dim = sum(dims)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
         return torch.cat([table(codes[:, i]) for i, table in enumerate(self.tables)], dim=-1)

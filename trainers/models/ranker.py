@@ -1,9 +1,10 @@
 """Ranking network (Covington et al. 2016, section 4).
 
-Scores each (user, candidate) pair from the candidate's own embedding and item features
-(genres, release year, popularity), the averaged history embedding and history features, how
-well the candidate's genres match the history's, the candidate generator's score, the user's
-demographics, and the time since the user's last interaction. Trained with weighted logistic
+Scores each (user, candidate) pair from the candidate's own embedding and item features (the
+schema's ranker-side item features, MovieLens: genres and release year, plus log popularity),
+the averaged history embedding and history features, how well the candidate's categories match
+the history's, the candidate generator's score, the user features the schema gives the ranker,
+and the time since the user's last interaction. Trained with weighted logistic
 regression, so ``exp(logit)`` estimates the expected engagement of showing the item.
 """
 
@@ -13,8 +14,8 @@ import torch
 from torch import nn
 
 from trainers.config import RankerConfig
-from trainers.models.layers import UserCategorical, masked_mean, mlp, powers
-from ytrec_infer.features import FeatureSchema
+from trainers.models.layers import UserColumns, masked_mean, mlp, powers
+from ytrec_infer.feature_schema import FeatureSchema
 
 
 class Ranker(nn.Module):
@@ -24,21 +25,23 @@ class Ranker(nn.Module):
         self,
         item_features: torch.Tensor,
         item_vectors: torch.Tensor,
-        num_genres: int,
+        match_width: int,
         schema: FeatureSchema,
         config: RankerConfig,
     ) -> None:
+        """``item_features`` [N+1, F]: per code, the multi-hot category columns first (the
+        first ``match_width``), then the numeric ones."""
         super().__init__()
         num_features = item_features.shape[1]
-        self.num_genres = num_genres
+        self.match_width = match_width
         self.register_buffer("item_vectors", item_vectors.float())
         self.project = nn.Linear(item_vectors.shape[1], config.embedding_dim, bias=False)
-        self.users = UserCategorical(schema.cardinalities)
+        self.user_widths = schema.input_widths
+        self.users = UserColumns(schema, "ranker")
         self.register_buffer("item_features", item_features.float())
-        self.age_scale = float(schema.age_scale)
         self.gap_scale = float(schema.gap_scale)
         d = config.embedding_dim
-        in_dim = 3 * d + 2 * num_features + 1 + 2 + self.users.dim + 6
+        in_dim = 3 * d + 2 * num_features + 1 + 2 + self.users.dim + 3
         self.mlp = mlp(in_dim, config.hidden, 1, config.dropout)
 
     def item_embedding(self, codes: torch.Tensor) -> torch.Tensor:
@@ -51,7 +54,7 @@ class Ranker(nn.Module):
         candidates: torch.Tensor,
         retrieval_scores: torch.Tensor,
         user_categorical: torch.Tensor,
-        age: torch.Tensor,
+        user_numeric: torch.Tensor,
         seconds_since_last: torch.Tensor,
     ) -> torch.Tensor:
         """Logits [B, C] for candidate codes [B, C] given padded history codes [B, L]."""
@@ -60,17 +63,13 @@ class Ranker(nn.Module):
         history_features = masked_mean(self.item_features[history], history)
         candidate_embedding = self.item_embedding(candidates)
         candidate_features = self.item_features[candidates]
-        genres = self.num_genres
-        genre_match = (candidate_features[..., :genres] * history_features[:, None, :genres]).sum(
+        width = self.match_width
+        genre_match = (candidate_features[..., :width] * history_features[:, None, :width]).sum(
             -1, keepdim=True
         )
         gap_hours = torch.log1p(seconds_since_last / 3600.0)
         user = torch.cat(
-            [
-                self.users(user_categorical),
-                powers(age / self.age_scale),
-                powers(gap_hours / self.gap_scale),
-            ],
+            [self.users(user_categorical, user_numeric), powers(gap_hours / self.gap_scale)],
             dim=-1,
         )
         per_user = torch.cat([history_embedding, history_features, user], dim=-1)

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ytrec_infer.features import MAXIMUM, USER_FIELDS, FeatureSchema
+from ytrec_infer.feature_schema import FeatureSchema
+from ytrec_infer.features import MAX_SECONDS_SINCE_LAST
 from ytrec_infer.recommender import Recommender
 
 
@@ -74,16 +75,22 @@ def user_fields(schema: FeatureSchema) -> list[dict[str, Any]]:
     """The user attributes a request may give, from the model's feature schema.
 
     Categorical fields list the values the model learned (others count as unknown); numeric
-    ones give their range.
+    ones are numbers (``seconds_since_last`` with its range).
     """
-    vocabularies = {"gender": schema.genders, "occupation": schema.occupations}
-    described = []
-    for name in USER_FIELDS:
-        if name in MAXIMUM:
-            described.append(
-                {"name": name, "type": "number", "minimum": 0, "maximum": MAXIMUM[name]}
-            )
+    described: list[dict[str, Any]] = []
+    for feature in schema.user:
+        if feature.spec.kind == "numeric":
+            described.append({"name": feature.name, "type": "number"})
         else:
-            values = list(vocabularies.get(name, ()))
-            described.append({"name": name, "type": "string", "values": values})
+            described.append(
+                {"name": feature.name, "type": "string", "values": list(feature.vocabulary)}
+            )
+    described.append(
+        {
+            "name": "seconds_since_last",
+            "type": "number",
+            "minimum": 0,
+            "maximum": MAX_SECONDS_SINCE_LAST,
+        }
+    )
     return described
