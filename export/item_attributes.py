@@ -35,9 +35,13 @@ def table_column(feature: LearnedFeature, cells: Sequence[str]) -> AttributeColu
     if spec.kind == "numeric":
         return AttributeColumn("numeric", values=np.array([_number(c) for c in cells], np.float32))
     if spec.kind == "categorical":
-        return AttributeColumn("categorical", codes=np.array([feature.code(c) for c in cells], np.int32))
+        codes = np.array([feature.code(c) for c in cells], np.int32)
+        return AttributeColumn("categorical", codes=codes)
     return csr(
-        [sorted({feature.code(p) for p in c.split(spec.separator) if feature.key(p)}) for c in cells]
+        [
+            sorted({feature.code(part) for part in cell.split(spec.separator) if feature.key(part)})
+            for cell in cells
+        ]
     )
 
 

@@ -61,9 +61,9 @@ def file_name(position: int, part: str) -> str:
     return f"item_attribute_{position:02d}_{part}.npy"
 
 
-def manifest_entries(catalog: Mapping[str, Any], files: Mapping[str, Any], path: Path) -> dict[
-    str, dict[str, str]
-]:
+def manifest_entries(
+    catalog: Mapping[str, Any], files: Mapping[str, Any], path: Path
+) -> dict[str, dict[str, str]]:
     """The manifest's optional ``catalog.item_attributes`` (absent: no filterable attributes),
     checked: per attribute a known ``kind`` and the listed files of its arrays."""
     entries = catalog.get("item_attributes", {})
@@ -73,7 +73,9 @@ def manifest_entries(catalog: Mapping[str, Any], files: Mapping[str, Any], path:
     for name, entry in entries.items():
         kind = entry.get("kind") if isinstance(entry, Mapping) else None
         if not isinstance(kind, str) or kind not in KINDS_FILES:
-            raise ArtifactError(path, f"catalog.item_attributes.{name}.kind must be one of {list(KINDS_FILES)}")
+            raise ArtifactError(
+                path, f"catalog.item_attributes.{name}.kind must be one of {list(KINDS_FILES)}"
+            )
         for key in KINDS_FILES[kind]:
             if not isinstance(entry.get(key), str) or entry[key] not in files:
                 raise ArtifactError(
@@ -135,7 +137,9 @@ class ItemAttributes:
     def mask(self, where: Mapping[str, Any]) -> np.ndarray:
         """Items [N] (bool, row = code - 1) passing every condition of ``where``."""
         if not isinstance(where, Mapping):
-            raise TypeError(f"where must be a mapping of attribute to condition, got {type(where).__name__}")
+            raise TypeError(
+                f"where must be a mapping of attribute to condition, got {type(where).__name__}"
+            )
         keep = np.ones(self.num_items, dtype=bool)
         for name, condition in where.items():
             if name not in self.columns:
@@ -172,7 +176,9 @@ class ItemAttributes:
         return self._rows[name]
 
 
-def _check_column(column: AttributeColumn, feature: LearnedFeature, num_items: int, path: Path) -> None:
+def _check_column(
+    column: AttributeColumn, feature: LearnedFeature, num_items: int, path: Path
+) -> None:
     """Shapes agree with the catalog, offsets are a CSR index, codes fit the vocabulary."""
     arrays = column.arrays()
     lengths = {"codes": num_items, "values": num_items, "offsets": num_items + 1}
@@ -180,7 +186,9 @@ def _check_column(column: AttributeColumn, feature: LearnedFeature, num_items: i
         if key == "codes" and column.kind == "multi_categorical":
             continue
         if len(array) != lengths[key]:
-            raise ArtifactError(path, f"{feature.name} {key}: {len(array)} rows for {num_items} items")
+            raise ArtifactError(
+                path, f"{feature.name} {key}: {len(array)} rows for {num_items} items"
+            )
     if column.kind == "multi_categorical":
         offsets = arrays["offsets"]
         if offsets[0] != 0 or offsets[-1] != len(arrays["codes"]) or np.any(np.diff(offsets) < 0):
