@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import torch
 from export import bundle
 from export.index import BuiltIndex, build_index
 from export.index_layout import cluster_layout
+from export.item_attributes import table_attributes, write_item_attributes
 from export.onnx_export import export_ranker, export_user_tower
 from trainers.config import IndexConfig, TrainConfig
 from trainers.encoding import EncodedData
@@ -31,6 +33,7 @@ from trainers.inference import rank_scores, retrieve_candidates, user_vectors
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer import Recommender, artifact, readiness
 from ytrec_infer.artifact import TensorSpec
+from ytrec_infer.item_attributes import AttributeColumn
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +73,15 @@ def _model_entry(
 
 @dataclass(frozen=True)
 class CatalogArrays:
-    """The catalog files of an artifact, row = item code - 1."""
+    """The catalog files of an artifact, row = item code - 1, with the item attributes that
+    ``where=`` filters on."""
 
     item_ids: np.ndarray
     item_vectors: np.ndarray
     feature_names: tuple[str, ...]
     popularity: np.ndarray
     titles: list[str]
+    attributes: Mapping[str, AttributeColumn] = field(default_factory=dict)
 
 
 def write_catalog(folder: Path, arrays: CatalogArrays) -> dict[str, Any]:
@@ -85,6 +90,7 @@ def write_catalog(folder: Path, arrays: CatalogArrays) -> dict[str, Any]:
     bundle.save_array(folder, artifact.ITEM_VECTORS, arrays.item_vectors)
     bundle.save_array(folder, artifact.POPULARITY, arrays.popularity)
     bundle.save_json(folder, artifact.TITLES, arrays.titles)
+    attributes = write_item_attributes(folder, arrays.attributes)
     return {
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "producer": _producer(),
@@ -96,6 +102,7 @@ def write_catalog(folder: Path, arrays: CatalogArrays) -> dict[str, Any]:
             "item_vectors": artifact.ITEM_VECTORS,
             "item_feature_names": list(arrays.feature_names),
             "codes": "item code = row of item_ids.npy + 1; 0 pads histories",
+            "item_attributes": attributes,
         },
     }
 
@@ -245,6 +252,7 @@ def build_artifact(
             tuple(data.item_feature_names),
             data.popularity.astype(np.int64),
             list(data.titles),
+            table_attributes(data.schema.item, data.items),
         )
         body = write_networks_and_index(
             folder,

@@ -20,6 +20,7 @@ from torch import nn
 
 from export import bundle
 from export.artifact_builder import CatalogArrays, write_networks_and_index
+from export.item_attributes import csr
 from trainers.config import CandidateConfig, IndexConfig, RankerConfig
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer import Recommender
@@ -27,6 +28,7 @@ from trainers.feature_encoding import built_in_schema
 from ytrec_infer import network_inputs as names
 from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
 from ytrec_infer.features import encode_user
+from ytrec_infer.item_attributes import AttributeColumn
 from ytrec_infer.network_inputs import request_feeds
 from ytrec_infer.synthetic import (
     GENDERS,
@@ -72,6 +74,17 @@ def synthetic_schema() -> FeatureSchema:
         gap_fill_seconds=86400.0,
         gap_scale=8.0,
     )
+
+
+def synthetic_attributes(catalog: SyntheticCatalog) -> dict[str, AttributeColumn]:
+    """The filterable attributes of a synthetic catalog: its genres (codes 1.. in
+    :data:`GENRES` order) and its standardised release year."""
+    genres = catalog.item_features[:, : len(GENRES)] > 0
+    years = catalog.item_features[:, len(GENRES)].astype(np.float32)
+    return {
+        "genres": csr([(np.flatnonzero(row) + 1).tolist() for row in genres]),
+        "release_year": AttributeColumn("numeric", values=years),
+    }
 
 
 def _padded(array: np.ndarray) -> torch.Tensor:
@@ -181,6 +194,7 @@ def build(
             catalog.feature_names,
             catalog.popularity,
             catalog.titles(),
+            synthetic_attributes(catalog),
         )
         body = write_networks_and_index(
             folder, (tower, ranker), arrays, queries, index_config, seed, "held-out synthetic users"

@@ -68,6 +68,10 @@ def test_rules_act_over_http(server: Server, rec: Recommender) -> None:
     assert status == 200 and all(
         100 not in [r["item_id"] for r in result["items"]] for result in batch["results"]
     )
+    where = {"genres": ["Comedy"], "release_year": {"min": 1990}}
+    status, got = server.post("/recommend", {"history": [50, 172], "k": 10, "where": where})
+    expected = rec.recommend([50, 172], k=10, where=where)
+    assert status == 200 and [r["item_id"] for r in got["items"]] == list(expected.item_ids)
 
 
 def test_catalog_schema_health_and_openapi(server: Server, rec: Recommender) -> None:
@@ -125,6 +129,8 @@ def test_catalog_schema_health_and_openapi(server: Server, rec: Recommender) -> 
         ("/recommend", b'{"history": [50, 999999], "strict": true}', 422, "history", "999999"),
         ("/recommend", b'{"history": [50], "exclude": "172"}', 422, "exclude", "JSON array"),
         ("/recommend", b'{"history": [50], "allowed": [1, 1.5]}', 422, "allowed", "allowed[1]"),
+        ("/recommend", b'{"history": [50], "where": ["genres"]}', 422, "where", "JSON object"),
+        ("/recommend", b'{"history": [50], "where": {"colour": "red"}}', 422, "where", "colour"),
         ("/recommend_batch", b'{"histories": [[1]], "users": []}', 422, "users", "1 objects"),
         ("/recommend_batch", b'{"histories": [[1], "2"]}', 422, "histories[1]", "JSON array"),
         (

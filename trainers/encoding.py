@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainers.data import Dataset, Interactions, Split, UserTable
+from trainers.data import Dataset, Interactions, ItemTable, Split, UserTable
 from trainers.feature_encoding import (
     item_columns,
     learn_features,
@@ -71,6 +71,7 @@ class EncodedData:
     test: HeldOut
     train_end: float
     users: UserTable
+    items: ItemTable
 
     def user_attributes(self, row: int) -> dict[str, object]:
         """The raw attributes of a user row, as a runtime ``user`` mapping."""
@@ -188,4 +189,5 @@ def encode(
         test=_held_out(split.test, user_ids, item_ids),
         train_end=train_end,
         users=dataset.users,
+        items=dataset.items,
     )

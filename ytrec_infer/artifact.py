@@ -13,11 +13,12 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.item_attributes import manifest_entries
 from ytrec_infer.manifest_integrity import (
     bounded_int,
     check_feature_fills,
@@ -98,6 +99,9 @@ class Manifest:
     models: Mapping[str, ModelSpec]
     index: IndexSpec
     features: Mapping[str, Any]
+    item_attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per filterable item feature, its kind and array files (optional, see
+    :mod:`ytrec_infer.item_attributes`)."""
 
     def path(self, name: str) -> Path:
         """Absolute path of a listed file."""
@@ -231,6 +235,7 @@ def _read_manifest(root: Path) -> Manifest:
     for key in ("item_ids", "titles", "popularity", "item_vectors"):
         if _require(catalog, key, str, "catalog.") not in files:
             raise ArtifactError(manifest_path, f"catalog.{key} names a file that is not listed")
+    attributes = manifest_entries(catalog, files, manifest_path)
 
     models = {}
     for name, spec in _require(raw, "models", dict, "").items():
@@ -266,4 +271,4 @@ def _read_manifest(root: Path) -> Manifest:
         )
     features = _require(raw, "features", dict, "")
     check_feature_fills(features, manifest_path)
-    return Manifest(root, raw, num_items, models, index, features)
+    return Manifest(root, raw, num_items, models, index, features, attributes)

@@ -27,6 +27,7 @@ from ytrec_infer.devices import (
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.feature_schema import FeatureSchema
 from ytrec_infer.hnsw_header import check_header, check_vectors
+from ytrec_infer.item_attributes import ItemAttributes
 from ytrec_infer.onnx_model import OnnxModel
 from ytrec_infer.safe_load import artifact_errors, read_npy
 from ytrec_infer.retrieval import (
@@ -116,6 +117,7 @@ class LoadedParts:
     item_vectors: np.ndarray
     device: Device
     providers: tuple[str, ...]
+    attributes: ItemAttributes
 
 
 def _item_vectors(manifest: Manifest) -> np.ndarray:
@@ -185,4 +187,5 @@ def _load_parts(
         vectors,
         device,
         tuple(providers),
+        ItemAttributes.load(manifest.item_attributes, schema.item, manifest.num_items, path),
     )

@@ -74,6 +74,8 @@ class Recommender:
         self.manifest = parts.manifest
         self.catalog = parts.catalog
         self.schema = parts.schema
+        self.attributes = parts.attributes
+        """The item attributes ``where=`` filters on (:mod:`ytrec_infer.item_attributes`)."""
         self._user_tower = parts.user_tower
         self._ranker = parts.ranker
         self._retriever = parts.retriever
@@ -201,8 +203,15 @@ class Recommender:
         vector: np.ndarray = checked(output, shape, "user vector", self._user_tower.path)[0]
         return vector
 
-    def rules(self, exclude: ItemIds | None = None, allowed: ItemIds | None = None) -> Rules:
-        """Per-request rules as codes: ids never to return, and the only ids allowed.
+    def rules(
+        self,
+        exclude: ItemIds | None = None,
+        allowed: ItemIds | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> Rules:
+        """Per-request rules as codes: ids never to return, and the only ids allowed (those of
+        ``allowed`` that pass the attribute filter ``where``, see
+        :mod:`ytrec_infer.item_attributes`).
 
         Ids not in the catalog are ignored (they could not be returned anyway).
 
@@ -210,7 +219,7 @@ class Recommender:
         >>> rules.exclude.tolist(), rules.pool().tolist()
         ([1, 2], [5, 7])
         """
-        if exclude is None and allowed is None:
+        if exclude is None and allowed is None and where is None:
             return NO_RULES
         most = max(MAX_LIST_LENGTH, self.num_items)  # a rule may name the whole catalog
         excluded = (
@@ -223,6 +232,13 @@ class Recommender:
             if allowed is None
             else distinct(self.catalog.codes(self.catalog.id_array(allowed, "allowed", most))[0])
         )
+        if where is not None:
+            passing = self.attributes.codes(where)
+            permitted = (
+                passing
+                if permitted is None
+                else np.intersect1d(permitted, passing, assume_unique=True)
+            )
         return Rules(excluded, permitted)
 
     def _with_history(self, request: Request, exclude_history: bool, rules: Rules) -> Rules:
@@ -319,6 +335,7 @@ class Recommender:
         strict: bool = False,
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """The top ``k`` items for a user whose history (catalog ids, oldest first) is given.
 
@@ -332,7 +349,9 @@ class Recommender:
         unknown field is a ValueError listing them, a wrong type a TypeError naming the field.
         ``exclude`` (ids never to return) and ``allowed`` (the only ids to return) act inside
         retrieval, so ``k`` items come back whenever ``k`` items pass them
-        (:mod:`ytrec_infer.retrieval.rules`).
+        (:mod:`ytrec_infer.retrieval.rules`); so does ``where``, a filter on the item
+        attributes of ``rec.attributes.names`` such as ``{"genres": ["Comedy"],
+        "release_year": {"min": 1990, "max": 1999}}`` (:mod:`ytrec_infer.item_attributes`).
 
         >>> top = rec.recommend([50, 172, 181], k=3, user={"age": 25, "gender": "F"})
         >>> len(top), top.cold_start, 50 in top.item_ids
@@ -341,13 +360,15 @@ class Recommender:
         'popular'
         >>> sorted(rec.recommend([50], k=2, allowed=[1, 2, 3], exclude=[2]).item_ids.tolist())
         [1, 3]
+        >>> len(rec.recommend([50], k=3, where={"genres": ["Film-Noir"]}))
+        3
         """
         k = positive_int(k, "k", self.num_items)
         n_candidates = positive_int(n_candidates, "n_candidates", self.num_items)
         if k > n_candidates:
             raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
         exclude_history = flag(exclude_history, "exclude_history")
-        rules = self.rules(exclude, allowed)
+        rules = self.rules(exclude, allowed, where)
         request = self.prepare(history, user, strict)
         if not len(request.codes):
             return self._popular(request, k, exclude_history, rules)
@@ -367,13 +388,14 @@ class Recommender:
         exclude_history: bool = True,
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> list[Recommendations]:
         """:meth:`recommend` for many users: one user-tower call, one retrieval call and one
         ranker call per chunk of :data:`BATCH_CHUNK` users (per distinct candidate count), so
         the networks' memory stays that of one chunk however many users are passed.
 
         ``users`` (optional) gives each user's attributes, aligned with ``histories``;
-        ``exclude`` and ``allowed`` apply to every user. Results equal those of
+        ``exclude``, ``allowed`` and ``where`` apply to every user. Results equal those of
         :meth:`recommend` per user, up to ties and float rounding.
 
         >>> [len(r) for r in rec.recommend_batch([[50, 172], [1, 2, 3]], k=5)]
@@ -384,7 +406,7 @@ class Recommender:
         if k > n_candidates:
             raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
         exclude_history = flag(exclude_history, "exclude_history")
-        rules = self.rules(exclude, allowed)
+        rules = self.rules(exclude, allowed, where)
         if isinstance(histories, (str, bytes)) or not isinstance(histories, Sequence | np.ndarray):
             raise TypeError("histories must be a sequence of histories (lists of item ids)")
         if users is None:
@@ -477,9 +499,10 @@ class Recommender:
         strict: bool = False,
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """Stage one alone: the ``n`` nearest items to the user vector, by inner product, under
-        the rules ``exclude`` and ``allowed`` (as in :meth:`recommend`).
+        the rules ``exclude``, ``allowed`` and ``where`` (as in :meth:`recommend`).
 
         >>> found = rec.candidates([50, 172, 181], n=100)
         >>> len(found), found.stage, found[0].ranker_score is None
@@ -487,7 +510,7 @@ class Recommender:
         """
         n = positive_int(n, "n", self.num_items)
         exclude_history = flag(exclude_history, "exclude_history")
-        rules = self.rules(exclude, allowed)
+        rules = self.rules(exclude, allowed, where)
         request = self.prepare(history, user, strict)
         if not len(request.codes):
             return self._popular(request, n, exclude_history, rules)

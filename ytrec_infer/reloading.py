@@ -184,6 +184,7 @@ class ServingRecommender:
         strict: bool = False,
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """:meth:`Recommender.recommend` on the current model, never returning denied ids.
 
@@ -199,6 +200,7 @@ class ServingRecommender:
             strict,
             self.exclusions(exclude),
             allowed,
+            where,
         )
 
     def recommend_batch(
@@ -210,6 +212,7 @@ class ServingRecommender:
         exclude_history: bool = True,
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> list[Recommendations]:
         """:meth:`Recommender.recommend_batch` on the current model (one model for the batch),
         never returning denied ids.
@@ -218,7 +221,14 @@ class ServingRecommender:
         [4, 4]
         """
         return self._current.recommend_batch(
-            histories, k, users, n_candidates, exclude_history, self.exclusions(exclude), allowed
+            histories,
+            k,
+            users,
+            n_candidates,
+            exclude_history,
+            self.exclusions(exclude),
+            allowed,
+            where,
         )
 
     def candidates(
@@ -230,6 +240,7 @@ class ServingRecommender:
         strict: bool = False,
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
+        where: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """:meth:`Recommender.candidates` on the current model, never returning denied ids.
 
@@ -237,7 +248,7 @@ class ServingRecommender:
         20
         """
         return self._current.candidates(
-            history, n, user, exclude_history, strict, self.exclusions(exclude), allowed
+            history, n, user, exclude_history, strict, self.exclusions(exclude), allowed, where
         )
 
     def rank(

@@ -73,6 +73,12 @@ def openapi_document(options: ServeOptions) -> dict[str, Any]:
             "items": ITEM_ID,
             "description": "the only ids to return (applied inside retrieval)",
         },
+        "where": {
+            "type": ["object", "null"],
+            "description": "filter on item attributes, e.g. {\"genres\": [\"Comedy\"], "
+            "\"release_year\": {\"min\": 1990, \"max\": 1999}}: any of the values of a "
+            "categorical one, an inclusive range of a numeric one; keys combine with AND",
+        },
     }
     listed: dict[str, Any] = {
         "stage": {"enum": ["ranked", "candidates", "popular"]},

@@ -31,8 +31,11 @@ class HttpError(Exception):
 
 MAX_CANDIDATES = 1000
 RULES = ("exclude", "allowed")
-RECOMMEND_FIELDS = ("history", "k", "user", "n_candidates", "exclude_history", "strict", *RULES)
-BATCH_FIELDS = ("histories", "users", "k", "n_candidates", "exclude_history", *RULES)
+FILTER = "where"
+RECOMMEND_FIELDS = (
+    "history", "k", "user", "n_candidates", "exclude_history", "strict", *RULES, FILTER
+)
+BATCH_FIELDS = ("histories", "users", "k", "n_candidates", "exclude_history", *RULES, FILTER)
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -78,6 +81,7 @@ def _array(value: Any, name: str) -> list[Any]:
 
 
 def _user(value: Any, name: str) -> dict[str, Any] | None:
+    """A JSON object or null (``user`` and ``where``)."""
     if value is not None and not isinstance(value, dict):
         raise HttpError(422, f"{name} must be a JSON object or null, got a {_kind(value)}", name)
     return value
@@ -91,8 +95,9 @@ def _flag(body: Mapping[str, Any], name: str, default: bool) -> bool:
 
 
 def _common(body: Mapping[str, Any], options: ServeOptions) -> dict[str, Any]:
-    """``k``, ``n_candidates``, ``exclude_history`` and the rules ``exclude`` and ``allowed``
-    (arrays of ids, or null), shared by single and batch requests."""
+    """``k``, ``n_candidates``, ``exclude_history``, the rules ``exclude`` and ``allowed``
+    (arrays of ids, or null) and the attribute filter ``where`` (an object, or null; its
+    conditions are checked by the recommender), shared by single and batch requests."""
     k = _integer(body, "k", 10, options.max_k)
     rules = {name: body.get(name) for name in RULES}
     for name, value in rules.items():
@@ -103,6 +108,7 @@ def _common(body: Mapping[str, Any], options: ServeOptions) -> dict[str, Any]:
         "n_candidates": _integer(body, "n_candidates", max(100, k), MAX_CANDIDATES),
         "exclude_history": _flag(body, "exclude_history", True),
         **rules,
+        FILTER: _user(body.get(FILTER), FILTER),
     }
 
 
