@@ -2,59 +2,36 @@
 
 A request runs the two stages of the YouTube DNN recommender: the user tower (ONNX) turns the
 history and user features into a vector, the HNSW index returns the nearest items (the
-candidates), and the ranker (ONNX) scores those candidates; the top k are returned.
+candidates), and the ranker (ONNX) scores those candidates; the top k are returned. The steps
+live in :mod:`~ytrec_infer.request`, :mod:`~ytrec_infer.stages`, :mod:`~ytrec_infer.answers`
+(records, cold start) and :mod:`~ytrec_infer.batch`; this module keeps the public API.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ytrec_infer.errors import UnknownItemError
-from ytrec_infer.features import UserInputs, encode_user, pad_histories
+from ytrec_infer.answers import Answers
+from ytrec_infer.batch import BATCH_CHUNK, prepare_all, recommend_all
 from ytrec_infer.loading import LoadedParts, LoadOptions, choose_options, load_parts
-from ytrec_infer.network_inputs import CANDIDATES, HISTORY, RETRIEVAL_SCORES, request_feeds
-from ytrec_infer.output_checks import checked
 from ytrec_infer.readiness import check_readiness
-from ytrec_infer.results import Recommendation, Recommendations
+from ytrec_infer.request import History, ItemId, ItemIds, Request, RequestReader, ranking_sizes
+from ytrec_infer.results import Recommendations
 from ytrec_infer.retrieval import Retriever
-from ytrec_infer.retrieval.rules import NO_RULES, Rules, distinct, search_with_rules
-from ytrec_infer.validation import MAX_LIST_LENGTH, flag, positive_int
+from ytrec_infer.retrieval.rules import NO_RULES, Rules
+from ytrec_infer.stages import Networks, both_stages, rank_codes, stage_one
+from ytrec_infer.stages import ranker_logits, search_one, user_vector
+from ytrec_infer.validation import flag, positive_int
 from ytrec_infer.versions import resolve
 
+__all__ = ["BATCH_CHUNK", "History", "ItemId", "ItemIds", "Recommender", "Request"]
+
 log = logging.getLogger(__name__)
-
-ItemId = int | str
-History = Sequence[int] | Sequence[str] | np.ndarray
-ItemIds = Sequence[int] | Sequence[str] | np.ndarray
-BATCH_CHUNK = 256
-"""Users per network call in :meth:`Recommender.recommend_batch`: past a few hundred rows the
-calls are no faster per user, and 100,000 users x 100 candidates in one call needed 5.8 GB."""
-
-
-@dataclass(frozen=True)
-class Request:
-    """A validated request: known history codes, skipped ids, and the networks' user inputs."""
-
-    codes: np.ndarray
-    unknown_ids: tuple[ItemId, ...]
-    user: UserInputs
-    feeds: Mapping[str, np.ndarray]
-
-
-def _user_feeds(inputs: UserInputs) -> tuple[UserInputs, dict[str, np.ndarray]]:
-    """One user's network inputs (without the history) as read-only batch-of-one arrays,
-    shared by the requests of a user without attributes, whose inputs are always the same."""
-    feeds = request_feeds([np.zeros(0, dtype=np.int64)], [inputs], 1)
-    del feeds[HISTORY]
-    for array in feeds.values():
-        array.flags.writeable = False
-    return inputs, feeds
 
 
 class Recommender:
@@ -86,12 +63,13 @@ class Recommender:
         self.providers = parts.providers
         self.options = LoadOptions() if options is None else options
         """The options this model was loaded with (a reload reuses them)."""
-        order = np.argsort(-self.catalog.popularity, kind="stable")
-        self._popular_codes = order.astype(np.int64) + 1
-        self._popular_share = (
-            self.catalog.popularity[order] / max(int(self.catalog.popularity.sum()), 1)
-        ).astype(np.float32)
-        self._anonymous = _user_feeds(encode_user(None, self.schema))
+        self._answers = Answers(self.catalog)
+        self._reader = RequestReader(self.catalog, self.schema, self.attributes)
+
+    def _networks(self) -> Networks:
+        """The networks as they are now (read per call: a test or benchmark may swap one)."""
+        vectors, dim, index = self._item_vectors, self._dim, self._index_path
+        return Networks(self._user_tower, self._ranker, self._retriever, vectors, dim, index)
 
     @classmethod
     def load(
@@ -180,15 +158,7 @@ class Recommender:
         >>> len(request.codes), request.unknown_ids
         (2, (999999,))
         """
-        ids = self.catalog.id_array(history, "history")
-        codes, unknown = self.catalog.codes(ids)
-        if flag(strict, "strict") and len(unknown):
-            raise UnknownItemError(tuple(unknown.tolist()))
-        inputs, user_feeds = (
-            self._anonymous if user is None else _user_feeds(encode_user(user, self.schema))
-        )
-        feeds = {HISTORY: pad_histories([codes], self.schema.max_history), **user_feeds}
-        return Request(codes, tuple(unknown.tolist()), inputs, feeds)
+        return self._reader.prepare(history, user, strict)
 
     def embed(self, request: Request) -> np.ndarray:
         """Stage 1: the user vector [D] from the user tower.
@@ -198,10 +168,7 @@ class Recommender:
         >>> round(float(np.linalg.norm(vector)), 3)  # unit norm: inner product is cosine
         1.0
         """
-        output = self._user_tower.run(request.feeds)
-        shape = (1, self._dim)
-        vector: np.ndarray = checked(output, shape, "user vector", self._user_tower.path)[0]
-        return vector
+        return user_vector(self._networks(), request)
 
     def rules(
         self,
@@ -219,33 +186,7 @@ class Recommender:
         >>> rules.exclude.tolist(), rules.pool().tolist()
         ([1, 2], [5, 7])
         """
-        if exclude is None and allowed is None and where is None:
-            return NO_RULES
-        most = max(MAX_LIST_LENGTH, self.num_items)  # a rule may name the whole catalog
-        excluded = (
-            np.zeros(0, np.int64)
-            if exclude is None
-            else distinct(self.catalog.codes(self.catalog.id_array(exclude, "exclude", most))[0])
-        )
-        permitted = (
-            None
-            if allowed is None
-            else distinct(self.catalog.codes(self.catalog.id_array(allowed, "allowed", most))[0])
-        )
-        if where is not None:
-            passing = self.attributes.codes(where)
-            permitted = (
-                passing
-                if permitted is None
-                else np.intersect1d(permitted, passing, assume_unique=True)
-            )
-        return Rules(excluded, permitted)
-
-    def _with_history(self, request: Request, exclude_history: bool, rules: Rules) -> Rules:
-        """The rules plus, when asked, the request's own history as excluded codes."""
-        if not exclude_history or not len(request.codes):
-            return rules
-        return Rules(np.union1d(request.codes, rules.exclude), rules.allowed)
+        return self._reader.rules(exclude, allowed, where)
 
     def retrieve(
         self,
@@ -263,15 +204,7 @@ class Recommender:
         >>> len(codes), bool(scores[0] >= scores[-1])
         (5, True)
         """
-        if rules is NO_RULES:
-            exclude = request.codes if exclude_history else request.codes[:0]
-            codes, scores = self._retriever.search(vector, n, exclude)
-        else:
-            joined = self._with_history(request, exclude_history, rules)
-            codes, scores = search_with_rules(
-                self._retriever, self._item_vectors, vector, n, joined
-            )
-        return codes, checked(scores, codes.shape, "retrieval scores", self._index_path)
+        return search_one(self._networks(), request, vector, n, exclude_history, rules)
 
     def score(
         self, request: Request, codes: np.ndarray, retrieval_scores: np.ndarray
@@ -283,47 +216,7 @@ class Recommender:
         >>> rec.score(request, codes, scores).shape
         (5,)
         """
-        if not len(codes):
-            return np.zeros(0, dtype=np.float32)
-        feeds = dict(request.feeds)
-        feeds[CANDIDATES] = codes.reshape(1, -1)
-        feeds[RETRIEVAL_SCORES] = retrieval_scores.astype(np.float32, copy=False).reshape(
-            1, -1
-        )
-        output = self._ranker.run(feeds)
-        logits: np.ndarray = checked(output, (1, len(codes)), "ranker logits", self._ranker.path)[0]
-        return logits
-
-    def _records(
-        self,
-        codes: np.ndarray,
-        scores: np.ndarray,
-        retrieval: np.ndarray | None,
-        ranker: np.ndarray | None,
-    ) -> tuple[Recommendation, ...]:
-        count = len(codes)
-        ids = self.catalog.ids(codes).tolist()
-        titles = [self.catalog.title(code) for code in codes.tolist()]
-        values = [float(x) for x in scores.tolist()]
-        nothing: list[float | None] = [None] * count
-        retrieval_values = nothing if retrieval is None else [float(x) for x in retrieval.tolist()]
-        ranker_values = nothing if ranker is None else [float(x) for x in ranker.tolist()]
-        return tuple(
-            Recommendation(*fields)
-            for fields in zip(ids, values, titles, retrieval_values, ranker_values, strict=True)
-        )
-
-    def _popular(
-        self, request: Request, k: int, exclude_history: bool, rules: Rules = NO_RULES
-    ) -> Recommendations:
-        rules = self._with_history(request, exclude_history, rules)
-        keep = ~np.isin(self._popular_codes, rules.exclude)
-        if rules.allowed is not None:
-            keep &= np.isin(self._popular_codes, rules.allowed)
-        codes, shares = self._popular_codes[keep][:k], self._popular_share[keep][:k]
-        return Recommendations(
-            self._records(codes, shares, None, None), "popular", True, request.unknown_ids
-        )
+        return ranker_logits(self._networks(), request, codes, retrieval_scores)
 
     def recommend(
         self,
@@ -363,21 +256,14 @@ class Recommender:
         >>> len(rec.recommend([50], k=3, where={"genres": ["Film-Noir"]}))
         3
         """
-        k = positive_int(k, "k", self.num_items)
-        n_candidates = positive_int(n_candidates, "n_candidates", self.num_items)
-        if k > n_candidates:
-            raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
-        exclude_history = flag(exclude_history, "exclude_history")
+        k, n_candidates, exclude_history = ranking_sizes(
+            k, n_candidates, exclude_history, self.num_items
+        )
         rules = self.rules(exclude, allowed, where)
         request = self.prepare(history, user, strict)
-        if not len(request.codes):
-            return self._popular(request, k, exclude_history, rules)
-        vector = self.embed(request)
-        codes, retrieval = self.retrieve(request, vector, n_candidates, exclude_history, rules)
-        logits = self.score(request, codes, retrieval)
-        top = np.argsort(-logits, kind="stable")[:k]
-        records = self._records(codes[top], logits[top], retrieval[top], logits[top])
-        return Recommendations(records, "ranked", False, request.unknown_ids)
+        return both_stages(
+            self._networks(), self._answers, request, k, n_candidates, exclude_history, rules
+        )
 
     def recommend_batch(
         self,
@@ -401,94 +287,22 @@ class Recommender:
         >>> [len(r) for r in rec.recommend_batch([[50, 172], [1, 2, 3]], k=5)]
         [5, 5]
         """
-        k = positive_int(k, "k", self.num_items)
-        n_candidates = positive_int(n_candidates, "n_candidates", self.num_items)
-        if k > n_candidates:
-            raise ValueError(f"k ({k}) must not exceed n_candidates ({n_candidates})")
-        exclude_history = flag(exclude_history, "exclude_history")
-        rules = self.rules(exclude, allowed, where)
-        if isinstance(histories, (str, bytes)) or not isinstance(histories, Sequence | np.ndarray):
-            raise TypeError("histories must be a sequence of histories (lists of item ids)")
-        if users is None:
-            users = [None] * len(histories)
-        elif len(users) != len(histories):
-            raise ValueError(f"users has {len(users)} entries for {len(histories)} histories")
-        requests = [self.prepare(h, u) for h, u in zip(histories, users)]
-        results: list[Recommendations | None] = [None] * len(requests)
-        warm = [i for i, r in enumerate(requests) if len(r.codes)]
-        for i in set(range(len(requests))) - set(warm):
-            results[i] = self._popular(requests[i], k, exclude_history, rules)
-        for start in range(0, len(warm), BATCH_CHUNK):
-            chunk = warm[start : start + BATCH_CHUNK]
-            batch = [requests[i] for i in chunk]
-            feeds = self._batch_feeds(batch)
-            vectors = checked(
-                self._user_tower.run(feeds),
-                (len(batch), self._dim),
-                "user vectors",
-                self._user_tower.path,
-            )
-            found = [
-                (codes, checked(scores, codes.shape, "retrieval scores", self._index_path))
-                for codes, scores in self._search_batch(
-                    batch, vectors, n_candidates, exclude_history, rules
-                )
-            ]
-            for i, ranked in zip(chunk, self._rank_batch(feeds, found, k)):
-                results[i] = Recommendations(ranked, "ranked", False, requests[i].unknown_ids)
-        return [r for r in results if r is not None]
-
-    def _search_batch(
-        self,
-        batch: Sequence[Request],
-        vectors: np.ndarray,
-        n: int,
-        exclude_history: bool,
-        rules: Rules,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Stage one for a batch: one retriever call, or one rule-aware search per row when an
-        allowed set restricts it."""
-        if rules.allowed is not None:
-            return [
-                self.retrieve(request, vector, n, exclude_history, rules)
-                for request, vector in zip(batch, vectors)
-            ]
-        excludes = [
-            np.concatenate([r.codes, rules.exclude]) if exclude_history else rules.exclude
-            for r in batch
-        ]
-        return self._retriever.search_many(vectors, n, excludes)
-
-    def _batch_feeds(self, requests: Sequence[Request]) -> dict[str, np.ndarray]:
-        """The networks' user inputs for many requests, one row each."""
-        return request_feeds(
-            [r.codes for r in requests], [r.user for r in requests], self.schema.max_history
+        k, n_candidates, exclude_history = ranking_sizes(
+            k, n_candidates, exclude_history, self.num_items
         )
-
-    def _rank_batch(
-        self,
-        feeds: Mapping[str, np.ndarray],
-        found: Sequence[tuple[np.ndarray, np.ndarray]],
-        k: int,
-    ) -> list[tuple[Recommendation, ...]]:
-        """Rank each row's candidates, one ranker call per distinct candidate count."""
-        out: list[tuple[Recommendation, ...]] = [()] * len(found)
-        counts = np.array([len(codes) for codes, _ in found])
-        for count in np.unique(counts[counts > 0]):
-            rows = [int(r) for r in np.flatnonzero(counts == count)]
-            sub = {name: value[rows] for name, value in feeds.items()}
-            sub[CANDIDATES] = np.stack([found[r][0] for r in rows])
-            sub[RETRIEVAL_SCORES] = np.stack([found[r][1] for r in rows]).astype(np.float32)
-            logits = checked(
-                self._ranker.run(sub), (len(rows), int(count)), "ranker logits", self._ranker.path
-            )
-            for row, row_logits in zip(rows, logits):
-                codes, retrieval = found[row]
-                top = np.argsort(-row_logits, kind="stable")[:k]
-                out[row] = self._records(
-                    codes[top], row_logits[top], retrieval[top], row_logits[top]
-                )
-        return out
+        rules = self.rules(exclude, allowed, where)
+        requests = prepare_all(self.prepare, histories, users)
+        return recommend_all(
+            self._networks(),
+            self._answers,
+            requests,
+            self.schema.max_history,
+            k,
+            n_candidates,
+            exclude_history,
+            rules,
+            BATCH_CHUNK,  # read at each call, so a test may patch it here
+        )
 
     def candidates(
         self,
@@ -512,16 +326,7 @@ class Recommender:
         exclude_history = flag(exclude_history, "exclude_history")
         rules = self.rules(exclude, allowed, where)
         request = self.prepare(history, user, strict)
-        if not len(request.codes):
-            return self._popular(request, n, exclude_history, rules)
-        vector = self.embed(request)
-        codes, retrieval = self.retrieve(request, vector, n, exclude_history, rules)
-        return Recommendations(
-            self._records(codes, retrieval, retrieval, None),
-            "candidates",
-            False,
-            request.unknown_ids,
-        )
+        return stage_one(self._networks(), self._answers, request, n, exclude_history, rules)
 
     def rank(
         self,
@@ -538,21 +343,7 @@ class Recommender:
         >>> sorted(r.item_id for r in rec.rank([50, 172, 181], [1, 2, 3]))
         [1, 2, 3]
         """
-        wanted = self.catalog.id_array(item_ids, "item_ids")
-        codes, unknown = self.catalog.codes(wanted)
-        if flag(strict, "strict") and len(unknown):
-            raise UnknownItemError(tuple(unknown.tolist()))
+        codes, unknown = self._reader.known_codes(item_ids, "item_ids", strict)
         request = self.prepare(history, user, strict)
-        codes = np.unique(codes)
-        vector = self.embed(request)
-        retrieval = (self._item_vectors[codes - 1] @ vector).astype(np.float32)
-        logits = self.score(request, codes, retrieval)
-        order = np.argsort(-logits, kind="stable")
-        skipped = request.unknown_ids + tuple(unknown.tolist())
-        cold = not len(request.codes)
-        return Recommendations(
-            self._records(codes[order], logits[order], retrieval[order], logits[order]),
-            "ranked",
-            cold,
-            skipped,
-        )
+        skipped = tuple(unknown.tolist())
+        return rank_codes(self._networks(), self._answers, request, codes, skipped)
