@@ -191,6 +191,31 @@ def test_metrics_count_statuses_and_time_stages(server: Server) -> None:
     assert "# TYPE ytrec_stage_seconds histogram" in text
 
 
+def _stage_count(text: str, route: str, stage: str) -> int:
+    """The ``_count`` of one ``ytrec_stage_seconds`` histogram (0 when absent)."""
+    prefix = f'ytrec_stage_seconds_count{{route="{route}",stage="{stage}"}} '
+    found = [line[len(prefix) :] for line in text.splitlines() if line.startswith(prefix)]
+    return int(found[0]) if found else 0
+
+
+def test_metrics_time_the_model_stages_of_recommend(server: Server, rec: Recommender) -> None:
+    body = {"history": [50, 172, 181], "k": 5, "exclude": [1, 2]}
+    status, got = server.post("/recommend", body)
+    expected = rec.recommend([50, 172, 181], k=5, exclude=[1, 2]).to_dict()
+    assert status == 200
+    assert [r["item_id"] for r in got["items"]] == [r["item_id"] for r in expected["items"]]
+    cold_status, cold = server.post("/recommend", {"history": [], "k": 3})
+    assert cold_status == 200 and cold["cold_start"]
+    assert [r["item_id"] for r in cold["items"]] == list(rec.recommend([], k=3).item_ids)
+    text = server.get("/metrics")[1]
+    for stage in ("prepare", "embed", "retrieve", "rank"):
+        assert _stage_count(text, "/recommend", stage) > 0, stage
+        bucket = f'ytrec_stage_seconds_bucket{{route="/recommend",stage="{stage}",le="+Inf"}}'
+        assert bucket in text
+    # a cold start has no user vector or ranker: it is timed in prepare and retrieve only
+    assert _stage_count(text, "/recommend", "retrieve") > _stage_count(text, "/recommend", "rank")
+
+
 def _load(server: Server, count: int, concurrency: int) -> dict[str, Any]:
     bodies = recommend_bodies(range(1, 1001), count, seed=concurrency)
     return asyncio.run(run_load(server.host, server.port, bodies, concurrency)).summary()

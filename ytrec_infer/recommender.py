@@ -24,7 +24,7 @@ from ytrec_infer.request import History, ItemId, ItemIds, Request, RequestReader
 from ytrec_infer.results import Recommendations
 from ytrec_infer.retrieval import Retriever
 from ytrec_infer.retrieval.rules import NO_RULES, Rules
-from ytrec_infer.stages import Networks, both_stages, rank_codes, stage_one
+from ytrec_infer.stages import Networks, both_stages, rank_codes, stage_one, timed
 from ytrec_infer.stages import ranker_logits, search_one, user_vector
 from ytrec_infer.validation import flag, positive_int
 from ytrec_infer.versions import resolve
@@ -256,11 +256,12 @@ class Recommender:
         >>> len(rec.recommend([50], k=3, where={"genres": ["Film-Noir"]}))
         3
         """
-        k, n_candidates, exclude_history = ranking_sizes(
-            k, n_candidates, exclude_history, self.num_items
-        )
-        rules = self.rules(exclude, allowed, where)
-        request = self.prepare(history, user, strict)
+        with timed("prepare"):
+            k, n_candidates, exclude_history = ranking_sizes(
+                k, n_candidates, exclude_history, self.num_items
+            )
+            rules = self.rules(exclude, allowed, where)
+            request = self.prepare(history, user, strict)
         return both_stages(
             self._networks(), self._answers, request, k, n_candidates, exclude_history, rules
         )

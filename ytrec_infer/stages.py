@@ -1,10 +1,18 @@
 """One request through each stage: the user tower's vector, stage one's search under rules,
-and the ranker's logits, each output checked (:mod:`ytrec_infer.output_checks`)."""
+and the ranker's logits, each output checked (:mod:`ytrec_infer.output_checks`).
+
+:func:`timing_stages` reports how long a ``recommend`` call spends in each of its stages
+(``prepare``, ``embed``, ``retrieve``, ``rank``) to a callback, for ``ytrec serve``'s metrics.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from time import perf_counter
 
 import numpy as np
 
@@ -16,6 +24,43 @@ from ytrec_infer.request import ItemId, Request, with_history
 from ytrec_infer.results import Recommendations
 from ytrec_infer.retrieval import Retriever
 from ytrec_infer.retrieval.rules import NO_RULES, Rules, search_with_rules
+
+StageObserver = Callable[[str, float], None]
+"""Called with a stage's name and the seconds it took."""
+_observer: ContextVar[StageObserver | None] = ContextVar("ytrec_stage_observer", default=None)
+
+
+@contextmanager
+def timing_stages(observer: StageObserver) -> Iterator[None]:
+    """Report the stages of the ``recommend`` calls made inside (in this thread) to
+    ``observer(stage, seconds)``: ``prepare`` (validating and encoding the request),
+    ``embed`` (user tower), ``retrieve`` (stage one's search, or the popular list of a cold
+    start) and ``rank`` (ranker and top k). Answers are unchanged.
+
+    >>> seen = []
+    >>> with timing_stages(lambda stage, seconds: seen.append(stage)):
+    ...     _ = rec.recommend([50, 172], k=3)
+    >>> seen
+    ['prepare', 'embed', 'retrieve', 'rank']
+    """
+    token = _observer.set(observer)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
+
+
+@contextmanager
+def timed(stage: str) -> Iterator[None]:
+    """Time the block as ``stage`` for the observer of :func:`timing_stages`, if any (only a
+    block that completes is reported)."""
+    observer = _observer.get()
+    if observer is None:
+        yield
+        return
+    started = perf_counter()
+    yield
+    observer(stage, perf_counter() - started)
 
 
 @dataclass(frozen=True)
@@ -109,12 +154,18 @@ def both_stages(
     """The ranker's best ``k`` of stage one's ``n_candidates``; without a known history, the
     most popular items."""
     if not len(request.codes):
-        return answers.popular(request, k, exclude_history, rules)
-    vector = user_vector(networks, request)
-    codes, retrieval = search_one(networks, request, vector, n_candidates, exclude_history, rules)
-    logits = ranker_logits(networks, request, codes, retrieval)
-    top = np.argsort(-logits, kind="stable")[:k]
-    records = answers.records(codes[top], logits[top], retrieval[top], logits[top])
+        with timed("retrieve"):
+            return answers.popular(request, k, exclude_history, rules)
+    with timed("embed"):
+        vector = user_vector(networks, request)
+    with timed("retrieve"):
+        codes, retrieval = search_one(
+            networks, request, vector, n_candidates, exclude_history, rules
+        )
+    with timed("rank"):
+        logits = ranker_logits(networks, request, codes, retrieval)
+        top = np.argsort(-logits, kind="stable")[:k]
+        records = answers.records(codes[top], logits[top], retrieval[top], logits[top])
     return Recommendations(records, "ranked", False, request.unknown_ids)
 
 

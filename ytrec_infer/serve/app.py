@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from time import perf_counter
 from typing import Any, TypeVar
@@ -42,6 +43,7 @@ from ytrec_infer.serve.payloads import (
     parse_json,
     recommend_arguments,
 )
+from ytrec_infer.stages import timing_stages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -188,7 +190,9 @@ def create_app(options: ServeOptions, serving: ServingRecommender | None = None)
         def work() -> dict[str, Any]:
             try:
                 exclude = state.exclusions(arguments.pop("exclude"))
-                return rec.recommend(**arguments, exclude=exclude).to_dict()
+                with timing_stages(partial(state.metrics.observe, "/recommend")):
+                    found = rec.recommend(**arguments, exclude=exclude)
+                return found.to_dict()
             except (TypeError, ValueError) as exc:
                 raise model_error(exc, RECOMMEND_FIELDS) from None
 

@@ -15,9 +15,13 @@ from collections.abc import Iterable
 # Upper bounds in seconds: a request takes about a millisecond, a reload a few seconds.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 STAGES = ("queue", "parse", "model", "encode", "total")
+MODEL_STAGES = ("prepare", "embed", "retrieve", "rank")
+"""The parts of ``model`` for ``/recommend`` (:func:`ytrec_infer.stages.timing_stages`)."""
 STAGE_HELP = (
     "# HELP ytrec_stage_seconds Time per request stage: waiting for a thread (queue), reading"
-    " and validating (parse), the recommender (model), writing JSON (encode), the whole (total)."
+    " and validating (parse), the recommender (model), writing JSON (encode), the whole (total);"
+    " for /recommend also the recommender's own stages: validating and encoding (prepare),"
+    " the user tower (embed), stage one's search (retrieve), the ranker and top k (rank)."
 )
 
 
@@ -68,7 +72,7 @@ class Metrics:
             self._requests[(route, status)] += 1
 
     def observe(self, route: str, stage: str, seconds: float) -> None:
-        """The time one request spent in one stage (see :data:`STAGES`)."""
+        """The time one request spent in one stage (see :data:`STAGES`, :data:`MODEL_STAGES`)."""
         with self._lock:
             self._stages[(route, stage)].observe(seconds)
 
