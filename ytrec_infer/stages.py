@@ -8,7 +8,7 @@ and the ranker's logits, each output checked (:mod:`ytrec_infer.output_checks`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,14 +50,19 @@ def timing_stages(observer: StageObserver) -> Iterator[None]:
         _observer.reset(token)
 
 
-@contextmanager
-def timed(stage: str) -> Iterator[None]:
+_UNTIMED = nullcontext()
+
+
+def timed(stage: str) -> AbstractContextManager[None]:
     """Time the block as ``stage`` for the observer of :func:`timing_stages`, if any (only a
-    block that completes is reported)."""
+    block that completes is reported). Without an observer it is one shared no-op context:
+    every in-process request passes through four of these."""
     observer = _observer.get()
-    if observer is None:
-        yield
-        return
+    return _UNTIMED if observer is None else _timing(stage, observer)
+
+
+@contextmanager
+def _timing(stage: str, observer: StageObserver) -> Iterator[None]:
     started = perf_counter()
     yield
     observer(stage, perf_counter() - started)
