@@ -17,6 +17,7 @@ otherwise silently return nothing).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,10 @@ class ItemAttributes:
     features: Mapping[str, LearnedFeature] = field(default_factory=dict)
     columns: Mapping[str, AttributeColumn] = field(default_factory=dict)
     _postings: dict[str, tuple[np.ndarray, np.ndarray]] = field(
-        init=False, repr=False, compare=False
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _postings_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
     )
 
     @property
@@ -162,20 +166,25 @@ class ItemAttributes:
             values = _require_array(column, "values")
             with np.errstate(invalid="ignore"):
                 return (values >= low) & (values <= high)
-        rows, bounds = self._postings[name]
+        rows, bounds = self._posting(name)
         keep = np.zeros(self.num_items, dtype=bool)
         for value in _values(name, condition):
             code = _value_code(feature, value)
             keep[rows[bounds[code] : bounds[code + 1]]] = True
         return keep
 
-    def __post_init__(self) -> None:
-        postings = {
-            name: _postings(column, self.features[name].cardinality, self.num_items)
-            for name, column in self.columns.items()
-            if column.kind != "numeric"
-        }
-        object.__setattr__(self, "_postings", postings)
+    def _posting(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The posting lists of a categorical attribute, built on its first filter (most apps
+        never filter, and a load should not pay ~0.9 s per 1M-item column for it)."""
+        found = self._postings.get(name)
+        if found is None:
+            with self._postings_lock:
+                found = self._postings.get(name)
+                if found is None:
+                    column, feature = self.columns[name], self.features[name]
+                    found = _postings(column, feature.cardinality, self.num_items)
+                    self._postings[name] = found
+        return found
 
 
 def _postings(
@@ -184,7 +193,7 @@ def _postings(
     """The item rows holding each code, grouped by code, and where each code's group starts
     (``bounds`` [cardinality + 1]): a filter then touches only the matching items (1M items of
     about two codes each, one value: 16 ms scanning every code, 3 ms this way, on a busy
-    2-core VM). Built once at load: about 0.9 s for such a column."""
+    2-core VM). Built on an attribute's first filter: about 0.9 s for such a column."""
     codes = _require_array(column, "codes")
     if column.kind == "categorical":
         owners = np.arange(num_items, dtype=np.int64)
