@@ -27,14 +27,25 @@ class CandidateConfig:
     # 0.5 beat 0.25 and 0 on the mean validation NDCG@10 of requests with and without features
     # (docs/evaluation.md, "Feature dropout").
     feature_dropout: float = 0.5
+    # Negatives per batch besides the sampled ones: the targets of this many of its rows
+    # (trainers/sampled_softmax.py); 0 = sampled negatives only.
+    in_batch_negatives: int = 0
+    # The cap; training stops earlier after ``patience`` epochs without a better validation
+    # Recall@100 (trainers/early_stopping.py).
     epochs: int = 20
+    patience: int = 3
     # Keep the epoch with the best validation Recall@100; each epoch's weights are the mean of
     # the last ``average_last`` epochs' weights (3 replaced 1 after the validation comparison in
     # docs/evaluation.md, "Generator weight averaging").
     average_last: int = 3
-    batch_size: int = 256
+    batch_size: int = 2048
+    # The rate at a batch of 256, scaled to ``batch_size`` by ``lr_scaling`` ("sqrt", "linear"
+    # or "none"; trainers/batching.py).
     learning_rate: float = 2e-3
+    lr_scaling: str = "sqrt"
     weight_decay: float = 1e-6
+    # Validation (every epoch) on a fixed sample of at most this many users; 0 = all.
+    validation_users: int = 5000
 
 
 @dataclass(frozen=True)
@@ -56,14 +67,21 @@ class RankerConfig:
     dropout: float = 0.1
     # As CandidateConfig.feature_dropout, for the user and context features the ranker sees.
     feature_dropout: float = 0.5
+    # The cap; with ``select_epoch`` training stops earlier after ``patience`` epochs without
+    # a better validation NDCG@10 (trainers/early_stopping.py).
     epochs: int = 30
+    patience: int = 5
     # Keep the epoch with the best validation NDCG@10 (else the last); each epoch's weights are
     # the mean of the last ``average_last`` epochs' weights.
     select_epoch: bool = True
     average_last: int = 3
     batch_size: int = 256
+    # As CandidateConfig.learning_rate / lr_scaling.
     learning_rate: float = 1e-3
+    lr_scaling: str = "sqrt"
     weight_decay: float = 1e-6
+    # As CandidateConfig.validation_users.
+    validation_users: int = 5000
 
 
 @dataclass(frozen=True)

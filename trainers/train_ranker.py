@@ -8,19 +8,23 @@ other retrieved candidates with weight 1. The learned odds then estimate rating-
 engagement (``loss="listwise"`` trains a softmax over each list instead, an option compared in
 docs/evaluation.md). After each epoch the weights are averaged over the last ``average_last``
 epochs, which smooths the epoch-to-epoch noise; the averaged model with the best validation
-NDCG@10 is kept. With ``list_folds > 0`` the training lists come from out-of-fold generators
+NDCG@10 is kept, and training stops after ``patience`` epochs without a better one (at most
+``epochs``). With ``list_folds > 0`` the training lists come from out-of-fold generators
 instead (``trainers/out_of_fold.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from trainers.batching import scaled_learning_rate, shuffled_batches
 from trainers.config import RankerConfig
+from trainers.early_stopping import EarlyStopping
 from trainers.encoding import EncodedData
 from trainers.examples import build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
@@ -30,6 +34,7 @@ from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
 from trainers.out_of_fold import InSample, ListSource
 from trainers.progress import EpochProgress, EpochRecord
+from trainers.validation_sample import sample_holdout
 from trainers.weight_averaging import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -113,6 +118,32 @@ def validation_ndcg(
     }
 
 
+def _batch_loss(
+    ranker: Ranker,
+    data: EncodedData,
+    lists: dict[str, np.ndarray],
+    tensors: dict[str, torch.Tensor],
+    index: np.ndarray,
+    dropout: FeatureDropout,
+    config: RankerConfig,
+) -> torch.Tensor:
+    """The loss of one batch of training lists, user features dropped out."""
+    rows = lists["user_rows"][index]
+    user = dropout.apply(data.user_categorical[rows], data.user_numeric[rows], lists["gaps"][index])
+    picked = torch.from_numpy(index)
+    logits = ranker(
+        tensors["history"][picked],
+        tensors["candidates"][picked],
+        tensors["scores"][picked],
+        torch.from_numpy(user.categorical),
+        torch.from_numpy(user.numeric),
+        torch.from_numpy(user.seconds_since_last),
+    )
+    return ranking_loss(
+        logits, tensors["labels"][picked], tensors["weights"][picked], config.loss
+    )
+
+
 def train_ranker(
     data: EncodedData,
     candidate_model: CandidateModel,
@@ -123,11 +154,14 @@ def train_ranker(
     lists_from: ListSource | None = None,
     history: list[EpochRecord] | None = None,
 ) -> tuple[Ranker, dict[str, float]]:
-    """Train, keep the best epoch by validation NDCG@10 (the last with ``select_epoch=False``),
-    each epoch's weights averaged over the last ``average_last`` epochs; return it in eval mode.
+    """Train, keep the best epoch by validation NDCG@10 and stop after ``config.patience``
+    epochs without a better one (with ``select_epoch=False``: all ``config.epochs``, the last
+    kept), each epoch's weights averaged over the last ``average_last`` epochs; return it in
+    eval mode.
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
-    validation lists always come from ``candidate_model``, the generator that is served."""
+    validation lists always come from ``candidate_model``, the generator that is served, for
+    a fixed sample of at most ``config.validation_users`` users."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     ranker = Ranker(
@@ -139,53 +173,43 @@ def train_ranker(
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
     lists = _training_lists(data, source, config, rng)
-    log.info(
-        "ranker: %d lists of %d candidates", len(lists["labels"]), lists["candidates"].shape[1]
-    )
+    count = len(lists["labels"])
+    log.info("ranker: %d lists of %d candidates", count, lists["candidates"].shape[1])
+    lr = scaled_learning_rate(config.learning_rate, config.batch_size, config.lr_scaling)
     optimizer = torch.optim.Adam(
-        ranker.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        ranker.parameters(), lr=lr, weight_decay=config.weight_decay, fused=True
     )
-    progress = EpochProgress(log, "ranker", config.epochs, history)
+    progress = EpochProgress(log, "ranker", config.epochs, history, count)
     tensors = {key: torch.from_numpy(value) for key, value in lists.items()}
+    monitor = sample_holdout(valid, config.validation_users, seed)
     _, valid_codes, valid_scores = retrieve_candidates(
-        candidate_model, data, valid.user_rows, valid.histories, config.n_candidates
+        candidate_model, data, monitor.user_rows, monitor.histories, config.n_candidates
     )
-    best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
+    patience = config.patience if config.select_epoch else config.epochs
+    stopping = EarlyStopping(patience, config.epochs)
+    kept: dict[str, float] = {}
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
     for epoch in range(config.epochs):
         ranker.train()
-        order = torch.from_numpy(rng.permutation(len(lists["labels"])))
-        losses = []
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start : start + config.batch_size]
-            rows = lists["user_rows"][idx.numpy()]
-            user = dropout.apply(
-                data.user_categorical[rows], data.user_numeric[rows], lists["gaps"][idx.numpy()]
-            )
-            logits = ranker(
-                tensors["history"][idx],
-                tensors["candidates"][idx],
-                tensors["scores"][idx],
-                torch.from_numpy(user.categorical),
-                torch.from_numpy(user.numeric),
-                torch.from_numpy(user.seconds_since_last),
-            )
-            loss = ranking_loss(
-                logits, tensors["labels"][idx], tensors["weights"][idx], config.loss
-            )
-            optimizer.zero_grad()
+        started = time.perf_counter()
+        total = torch.zeros(())
+        for index in shuffled_batches(count, config.batch_size, rng):
+            loss = _batch_loss(ranker, data, lists, tensors, index, dropout, config)
+            optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            losses.append(loss.item())
+            total += loss.detach() * len(index)
+        seconds = time.perf_counter() - started
         evaluated, snapshot = averager.update(ranker)
-        metrics = validation_ndcg(evaluated, data, valid, valid_codes, valid_scores)
-        progress.epoch(epoch, float(np.mean(losses)), metrics)
-        last = epoch == config.epochs - 1
-        if (config.select_epoch and metrics["valid_ndcg@10"] > best[0]) or (
-            not config.select_epoch and last
-        ):
-            best = (metrics["valid_ndcg@10"], snapshot, metrics)
-    ranker.load_state_dict(best[1])
+        metrics = validation_ndcg(evaluated, data, monitor, valid_codes, valid_scores)
+        progress.epoch(epoch, float(total) / count, metrics, seconds)
+        # Without epoch selection every epoch counts as the best so far: the last is kept.
+        score = metrics["valid_ndcg@10"] if config.select_epoch else float(epoch)
+        if stopping.update(score, snapshot):
+            kept = metrics
+        if stopping.done:
+            break
+    ranker.load_state_dict(stopping.best_state)
     ranker.eval()
-    return ranker, best[2]
+    return ranker, kept
