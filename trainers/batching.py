@@ -1,5 +1,12 @@
-"""Mini-batch mechanics shared by both training loops: shuffled index batches and the
-learning rate that goes with a batch size.
+"""Mini-batch mechanics shared by both training loops: shuffled index batches, the batch size
+for a data set, and the learning rate that goes with a batch size.
+
+A batch size of 0 in the configuration means "by data size" (:func:`auto_batch_size`): the
+largest power of two from 256 to 8192 that still leaves ``MIN_STEPS`` steps per epoch. Large
+batches are what makes a step cheap per example on a big catalog, but on a small data set they
+leave too few updates: on ML-100K (74k examples) batches of 1024 and 2048 reached validation
+Recall@100 0.630 and 0.628 against 0.648 at 256 (linear rule, early stopping), so there it
+stays at 256, while a 1M-row log trains at 2048 and a 10M-row one at 8192.
 
 The learning rates in ``trainers/config.py`` were tuned at a batch of ``REFERENCE_BATCH``
 rows. A larger batch takes fewer, less noisy steps per epoch, so its rate is scaled up: by
@@ -18,6 +25,27 @@ REFERENCE_BATCH = 256
 """The batch size at which the configured learning rates were chosen."""
 
 SCALING_RULES = ("sqrt", "linear", "none")
+
+MIN_STEPS = 400
+"""Steps per epoch that :func:`auto_batch_size` keeps at least (when the data allows)."""
+
+SMALLEST_BATCH, LARGEST_BATCH = 256, 8192
+
+
+def auto_batch_size(examples: int) -> int:
+    """The largest power of two in [256, 8192] giving at least ``MIN_STEPS`` batches of
+    ``examples`` rows (256 when even that gives fewer)."""
+    size = SMALLEST_BATCH
+    while size * 2 <= LARGEST_BATCH and examples // (size * 2) >= MIN_STEPS:
+        size *= 2
+    return size
+
+
+def batch_size_for(configured: int, examples: int) -> int:
+    """``configured`` when positive, else :func:`auto_batch_size` of ``examples``."""
+    if configured < 0:
+        raise ValueError(f"batch_size must be 0 (by data size) or positive, got {configured}")
+    return configured or auto_batch_size(examples)
 
 
 def scaled_learning_rate(base: float, batch_size: int, rule: str) -> float:

@@ -21,7 +21,12 @@ import time
 import numpy as np
 import torch
 
-from trainers.batching import batch_count, scaled_learning_rate, shuffled_batches
+from trainers.batching import (
+    batch_count,
+    batch_size_for,
+    scaled_learning_rate,
+    shuffled_batches,
+)
 from trainers.config import CandidateConfig
 from trainers.early_stopping import EarlyStopping
 from trainers.encoding import EncodedData
@@ -134,11 +139,18 @@ def train_candidates(
         sample_positions(data, config.max_examples_per_user, rng, users),
         config.max_history,
     )
-    log.info("candidate generator: %d examples, %d items", len(examples), data.num_items)
+    size = batch_size_for(config.batch_size, len(examples))
+    lr = scaled_learning_rate(config.learning_rate, size, config.lr_scaling)
+    log.info(
+        "candidate generator: %d examples, %d items, batches of %d, learning rate %.2g",
+        len(examples),
+        data.num_items,
+        size,
+        lr,
+    )
     sampling = smoothed_popularity(data.popularity, config.sampling_power)
-    in_batch = min(config.in_batch_negatives, config.batch_size)
+    in_batch = min(config.in_batch_negatives, size)
     log_counts = negative_log_counts(sampling, examples.targets, config.num_negatives, in_batch)
-    lr = scaled_learning_rate(config.learning_rate, config.batch_size, config.lr_scaling)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=lr, weight_decay=config.weight_decay, fused=True
     )
@@ -152,10 +164,10 @@ def train_candidates(
         model.train()
         started = time.perf_counter()
         negatives = draw_negatives(
-            sampling, batch_count(len(examples), config.batch_size), config.num_negatives
+            sampling, batch_count(len(examples), size), config.num_negatives
         )
         total = torch.zeros(())
-        for step, batch in enumerate(shuffled_batches(len(examples), config.batch_size, rng)):
+        for step, batch in enumerate(shuffled_batches(len(examples), size, rng)):
             user_vectors = _user_vectors(model, data, examples, batch, dropout)
             loss = _batch_loss(
                 model,

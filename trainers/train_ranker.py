@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from trainers.batching import scaled_learning_rate, shuffled_batches
+from trainers.batching import batch_size_for, scaled_learning_rate, shuffled_batches
 from trainers.config import RankerConfig
 from trainers.early_stopping import EarlyStopping
 from trainers.encoding import EncodedData
@@ -174,8 +174,15 @@ def train_ranker(
     source = InSample(candidate_model) if lists_from is None else lists_from
     lists = _training_lists(data, source, config, rng)
     count = len(lists["labels"])
-    log.info("ranker: %d lists of %d candidates", count, lists["candidates"].shape[1])
-    lr = scaled_learning_rate(config.learning_rate, config.batch_size, config.lr_scaling)
+    size = batch_size_for(config.batch_size, count)
+    lr = scaled_learning_rate(config.learning_rate, size, config.lr_scaling)
+    log.info(
+        "ranker: %d lists of %d candidates, batches of %d, learning rate %.2g",
+        count,
+        lists["candidates"].shape[1],
+        size,
+        lr,
+    )
     optimizer = torch.optim.Adam(
         ranker.parameters(), lr=lr, weight_decay=config.weight_decay, fused=True
     )
@@ -194,7 +201,7 @@ def train_ranker(
         ranker.train()
         started = time.perf_counter()
         total = torch.zeros(())
-        for index in shuffled_batches(count, config.batch_size, rng):
+        for index in shuffled_batches(count, size, rng):
             loss = _batch_loss(ranker, data, lists, tensors, index, dropout, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

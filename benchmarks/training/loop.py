@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from benchmarks.training.synthetic import write_log
-from trainers.batching import scaled_learning_rate
+from trainers.batching import batch_size_for, scaled_learning_rate
 from trainers.config import CandidateConfig
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, sample_positions
@@ -132,6 +132,7 @@ def compare(
     )
     order = rng.permutation(len(ex))
     examples = min(examples, len(ex))
+    config = replace(config, batch_size=batch_size_for(config.batch_size, len(ex)))
     old_config = replace(config, batch_size=256)
     old = previous_step(data, ex, old_config)
     new = current_step(data, ex, config, -(-examples // config.batch_size))
@@ -146,6 +147,7 @@ def compare(
     old_rate, new_rate = statistics.median(old_rates), statistics.median(new_rates)
     return {
         "threads": threads,
+        "batch_size": config.batch_size,
         "examples": len(ex),
         "items": data.num_items,
         "previous_ex_per_s": old_rate,
@@ -162,7 +164,9 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--examples", type=int, default=100_000, help="examples per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=CandidateConfig().batch_size)
+    parser.add_argument(
+        "--batch-size", type=int, default=CandidateConfig().batch_size, help="0: by data size"
+    )
     parser.add_argument("--in-batch", type=int, default=CandidateConfig().in_batch_negatives)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -180,8 +184,7 @@ def main() -> None:
         compare(data, config, int(t), args.examples, args.rounds)
         for t in args.threads.split(",")
     ]
-    payload = {"batch_size": config.batch_size, "in_batch_negatives": config.in_batch_negatives,
-               "results": results}
+    payload = {"in_batch_negatives": config.in_batch_negatives, "results": results}
     text = json.dumps(payload, indent=2)
     if args.json:
         args.json.write_text(text + "\n")
