@@ -159,3 +159,19 @@ def test_accidental_hits_are_masked() -> None:
         without, log_counts, 1.0,
     )
     assert first.item() == pytest.approx(second.item())
+
+
+def test_both_loops_keep_their_best_epoch_within_the_cap(trained) -> None:
+    """The session's small training run: each stage ran at most its epoch cap, reports the
+    best epoch's validation metric, and logged its throughput."""
+    from trainers.config import TrainConfig
+
+    config = TrainConfig.small()
+    for stage, key, cap in (
+        ("candidates", "valid_recall@100", config.candidate.epochs),
+        ("ranker", "valid_ndcg@10", config.ranker.epochs),
+    ):
+        records = [r for r in trained.history if r["stage"] == stage]
+        assert 1 <= len(records) <= cap
+        assert trained.metrics[key] == max(float(r[key]) for r in records)
+        assert all(float(r["examples_per_s"]) > 0 for r in records)
