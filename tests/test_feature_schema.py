@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,31 @@ def test_unknown_kind_names_the_file_feature_and_problem(tmp_path: Path) -> None
 def test_malformed_declarations_are_refused(tmp_path: Path, entry: dict, problem: str) -> None:
     with pytest.raises(SchemaError, match=problem):
         DeclaredSchema.from_file(_write(tmp_path, {"user": [entry]}))
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        ({"context": [{"name": "pages", "kind": "multi_categorical"}]}, "item features only"),
+        (
+            {"context": [{"name": "hour", "kind": "numeric", "transform": "standardize"}]},
+            "context numeric features take transform 'powers' or 'log1p'",
+        ),
+        ({"context": [{"name": "seconds_since_last", "kind": "numeric"}]}, "built-in"),
+        (
+            {
+                "user": [{"name": "device", "kind": "categorical"}],
+                "context": [{"name": "device", "kind": "categorical"}],
+            },
+            "'device' is declared both as a user and as a context feature",
+        ),
+    ],
+)
+def test_malformed_context_declarations_are_refused(
+    tmp_path: Path, schema: dict, problem: str
+) -> None:
+    with pytest.raises(SchemaError, match=problem):
+        DeclaredSchema.from_file(_write(tmp_path, schema))
 
 
 def test_not_json_and_unknown_sections_are_refused(tmp_path: Path) -> None:
@@ -94,6 +120,37 @@ def test_request_fields_are_validated_against_the_schema() -> None:
         encode_user({"country": 3.5}, schema)
 
 
+def _with_context() -> FeatureSchema:
+    hour = LearnedFeature(FeatureSpec("hour", "context", "categorical"), vocabulary=("20", "21"))
+    load = LearnedFeature(FeatureSpec("load", "context", "numeric"), fill=2.0, scale=4.0)
+    return replace(_schema(), context=(hour, load))
+
+
+def test_context_fields_follow_the_user_fields_in_the_inputs() -> None:
+    schema = _with_context()
+    assert schema.context_fields == ("hour", "load", "seconds_since_last")
+    assert [f.name for f in schema.categorical] == ["country", "hour"]
+    assert schema.input_widths == (3, 3) and schema.cardinalities == (1, 4, 3)
+    encoded = encode_user({"country": "FR"}, schema, {"hour": "21", "load": 1.0})
+    np.testing.assert_array_equal(encoded.categorical, [0, 3, 2])
+    np.testing.assert_allclose(encoded.numeric, [0.0, 30.0 / 80.0, 0.25])
+    missing = encode_user(None, schema)
+    np.testing.assert_array_equal(missing.categorical, [0, 0, 0])
+    np.testing.assert_allclose(missing.numeric, [0.0, 30.0 / 80.0, 0.5])
+    assert encode_user(None, schema, {"seconds_since_last": 60}).seconds_since_last == 60.0
+    with pytest.raises(ValueError, match=r"unknown context fields \['country'\]; accepted: \['hour'"):
+        encode_user(None, schema, {"country": "FR"})
+    with pytest.raises(TypeError, match=r"context\['hour'\] must be a string"):
+        encode_user(None, schema, {"hour": 21})
+    with pytest.raises(TypeError, match=r"context\['load'\] must be a number"):
+        encode_user(None, schema, {"load": "high"})
+    with pytest.raises(TypeError, match="context must be a mapping"):
+        encode_user(None, schema, ["hour"])  # type: ignore[arg-type]
+
+
 def test_the_manifest_form_round_trips() -> None:
     schema = _schema()
     assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+    assert "context" not in schema.to_dict()
+    with_context = _with_context()
+    assert FeatureSchema.from_dict(json.loads(json.dumps(with_context.to_dict()))) == with_context

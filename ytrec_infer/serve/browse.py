@@ -71,14 +71,15 @@ class TitleSearch:
         return [item_record(self.rec, row + 1) for row in hits[:limit]]
 
 
-def user_fields(schema: FeatureSchema) -> list[dict[str, Any]]:
-    """The user attributes a request may give, from the model's feature schema.
+def user_fields(schema: FeatureSchema, side: str = "user") -> list[dict[str, Any]]:
+    """The user (or, with ``side="context"``, context) attributes a request may give, from the
+    model's feature schema.
 
     Categorical fields list the values the model learned (others count as unknown); numeric
     ones are numbers (``seconds_since_last`` with its range).
     """
     described: list[dict[str, Any]] = []
-    for feature in schema.user:
+    for feature in schema.context if side == "context" else schema.user:
         if feature.spec.kind == "numeric":
             described.append({"name": feature.name, "type": "number"})
         else:
