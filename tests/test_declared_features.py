@@ -136,14 +136,17 @@ def test_a_planted_context_feature_is_learned_and_validated(tmp_path: Path) -> N
     """The hour picks the category of 80% of choices: passing ``context={"hour": ...}`` must
     clearly beat the same requests without it (stage one, as the planted user feature above:
     on this tiny log the ranker's top 10 hardly depend on any feature), and the ranker sees it
-    too; unknown or mistyped fields name the problem."""
+    too; unknown or mistyped fields name the problem. The schema also declares a user-side
+    multi-categorical feature (``interests``), served from a list of values."""
     log = write_own_log(tmp_path / "data", num_users=300, num_items=120, context_effect=0.8)
+    interests = {"name": "interests", "kind": "multi_categorical"}
     result = train_and_export(
         log.log, tmp_path / "art", _config(), items=log.items, users=log.users,
-        features=log.features,
+        features=_schema_file(log, interests),
     )
     rec = Recommender.load(result.artifact)
     assert rec.schema.context_fields == ("hour", "seconds_since_last")
+    assert rec.schema.fields == ("country", "device", "interests", "seconds_since_last")
     requests = _last_interactions(log.log)
     with_context = np.mean(
         [item in rec.candidates(h, 10, context={"hour": hour}).item_ids for h, item, hour in requests]
@@ -168,3 +171,13 @@ def test_a_planted_context_feature_is_learned_and_validated(tmp_path: Path) -> N
     assert [r["item_id"] for r in json.loads(cli.output)["items"]] == list(served.item_ids)
     unknown = runner.invoke(main, [*args, "--context", "device=tv"])
     assert unknown.exit_code == 2 and "accepted: hour, seconds_since_last" in unknown.output
+    listed = runner.invoke(main, [*args, "--user", "interests=music|news"])
+    served = rec.recommend(history, user={"interests": ["music", "news"]})
+    assert [r["item_id"] for r in json.loads(listed.output)["items"]] == list(served.item_ids)
+    with_interests = rec.prepare(history, {"interests": ["music", "news", "knitting"]})
+    bare = rec.prepare(history)
+    assert with_interests.user.numeric.sum() == 2.0 and bare.user.numeric.sum() == 0.0
+    assert np.abs(rec.embed(with_interests) - rec.embed(bare)).max() > 1e-4
+    assert len(rec.recommend(history, k=5, user={"interests": ["music"]})) == 5
+    with pytest.raises(TypeError, match=r"user\['interests'\] must be a list of strings"):
+        rec.recommend(history, user={"interests": "music"})

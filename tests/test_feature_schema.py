@@ -31,7 +31,7 @@ def test_unknown_kind_names_the_file_feature_and_problem(tmp_path: Path) -> None
     ("entry", "problem"),
     [
         ({"name": "plan", "kind": "numeric", "transform": "cube"}, "transform 'cube'"),
-        ({"name": "tags", "kind": "multi_categorical"}, "item features only"),
+        ({"name": "tags", "kind": "multi_categorical", "prefix": 0}, "prefix must be a positive"),
         ({"name": "plan", "kind": "categorical", "networks": ["gpu"]}, "networks"),
         ({"name": "plan", "kind": "categorical", "min_count": 0}, "min_count"),
         ({"name": "plan", "kind": "categorical", "colour": "red"}, "unknown keys"),
@@ -46,7 +46,6 @@ def test_malformed_declarations_are_refused(tmp_path: Path, entry: dict, problem
 @pytest.mark.parametrize(
     ("schema", "problem"),
     [
-        ({"context": [{"name": "pages", "kind": "multi_categorical"}]}, "item features only"),
         (
             {"context": [{"name": "hour", "kind": "numeric", "transform": "standardize"}]},
             "context numeric features take transform 'powers' or 'log1p'",
@@ -146,6 +145,26 @@ def test_context_fields_follow_the_user_fields_in_the_inputs() -> None:
         encode_user(None, schema, {"load": "high"})
     with pytest.raises(TypeError, match="context must be a mapping"):
         encode_user(None, schema, ["hour"])  # type: ignore[arg-type]
+
+
+def test_a_multi_valued_request_feature_is_a_multi_hot_block_of_user_numeric() -> None:
+    interests = LearnedFeature(
+        FeatureSpec("interests", "user", "multi_categorical", networks=("ranker",)),
+        vocabulary=("jazz", "live", "rock"),
+        rare_bucket=True,
+    )
+    schema = replace(_with_context(), user=(*_schema().user, interests))
+    assert [f.name for f in schema.numeric] == ["age", "interests", "load"]
+    assert schema.input_widths == (3, 7)
+    assert schema.columns("tower")[1] == (0, 1, 6) and schema.columns("ranker")[1] == tuple(range(7))
+    encoded = encode_user({"interests": ["rock", "jazz", "polka"]}, schema)
+    np.testing.assert_allclose(encoded.numeric, [0.0, 30.0 / 80.0, 1.0, 1.0, 0.0, 1.0, 0.5])
+    np.testing.assert_allclose(encode_user(None, schema).numeric[2:6], 0.0)
+    with pytest.raises(TypeError, match=r"user\['interests'\] must be a list of strings"):
+        encode_user({"interests": "rock"}, schema)
+    with pytest.raises(TypeError, match="got a int in it"):
+        encode_user({"interests": ["rock", 3]}, schema)
+    assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
 
 
 def test_the_manifest_form_round_trips() -> None:

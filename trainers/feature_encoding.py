@@ -116,6 +116,19 @@ def _values(spec: FeatureSpec, feature: LearnedFeature, cell: str) -> list[str]:
     return [key for key in (feature.key(p) for p in parts) if key]
 
 
+def multi_hot(feature: LearnedFeature, cells: Sequence[str]) -> np.ndarray:
+    """[rows, width] float32: 1 where a row's cell holds a value (the rare bucket's column
+    first when there is one); one column set for a categorical feature, several for a
+    multi-categorical one, none for an empty or unseen value."""
+    block = np.zeros((len(cells), feature.width), dtype=np.float32)
+    for row, cell in enumerate(cells):
+        for key in _values(feature.spec, feature, cell):
+            code = feature.code(key)
+            if code:
+                block[row, code - 1] = 1.0
+    return block
+
+
 def learn_feature(
     spec: FeatureSpec, cells: Sequence[str], training: np.ndarray, where: str
 ) -> LearnedFeature:
@@ -178,22 +191,25 @@ def user_columns(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The networks' ``user_categorical`` [U, 1 + C] and ``user_numeric`` [U, 1 + N] per user
     row (or, for context features, per interaction of ``users``, a part of the log), each led
-    by the constant column; missing values take the "missing" encoding."""
+    by the constant column (a multi-categorical feature takes a multi-hot block of ``N``);
+    missing values take the "missing" encoding."""
     categorical = [np.zeros(len(users), dtype=np.int64)]
-    numeric = [np.zeros(len(users), dtype=np.float32)]
+    numeric = [np.zeros((len(users), 1), dtype=np.float32)]
     for feature in features:
         cells = _cells(feature.spec, users, source)
-        if feature.spec.kind == "numeric":
+        if feature.spec.kind == "multi_categorical":
+            numeric.append(multi_hot(feature, cells))
+        elif feature.spec.kind == "numeric":
             values = _numbers(feature.spec, cells, source)
             numeric.append(
                 np.array(
                     [feature.normalise(None if np.isnan(v) else float(v)) for v in values],
                     dtype=np.float32,
-                )
+                )[:, None]
             )
         else:
             categorical.append(np.array([feature.code(c) for c in cells], dtype=np.int64))
-    return np.stack(categorical, axis=1), np.stack(numeric, axis=1)
+    return np.stack(categorical, axis=1), np.concatenate(numeric, axis=1)
 
 
 def request_columns(
@@ -254,7 +270,11 @@ def user_attributes(
     out: dict[str, object] = {}
     for feature in features:
         cell = (users.column(feature.spec.column) or ("",) * len(users))[row].strip()
-        if cell:
+        if not cell:
+            continue
+        if feature.spec.kind == "multi_categorical":
+            out[feature.name] = [p.strip() for p in cell.split(feature.spec.separator) if p.strip()]
+        else:
             out[feature.name] = float(cell) if feature.spec.kind == "numeric" else cell
     return out
 
@@ -269,13 +289,7 @@ def item_columns(
     names: list[str] = []
     for feature in (f for f in features if f.spec.kind != "numeric"):
         offset = 1 if feature.rare_bucket else 0
-        block = np.zeros((len(items), feature.width), dtype=np.float32)
-        for row, cell in enumerate(_cells(feature.spec, items, source)):
-            for key in _values(feature.spec, feature, cell):
-                code = feature.code(key)
-                if code:
-                    block[row, code - 1] = 1.0
-        blocks.append(block)
+        blocks.append(multi_hot(feature, _cells(feature.spec, items, source)))
         names += ([f"{feature.name}:(rare)"] if offset else []) + [
             f"{feature.name}:{v}" for v in feature.vocabulary
         ]

@@ -1,6 +1,7 @@
 """A synthetic "own log" that looks like a real one: string ids, user and item tables, tags.
 
-Users (ids like ``u-3f9a1c``) have a country, a device and, optionally, a pure-noise attribute;
+Users (ids like ``u-3f9a1c``) have a country, a device, ``|``-separated interests and,
+optionally, a pure-noise attribute;
 items (ids like YouTube video ids, ``dQw4w9WgXcQ``) have a language, a category and ``|``-
 separated tags; each interaction of the log has the viewer's local ``hour`` (a context
 feature). Choices are planted: a user mostly watches items in the language of their country
@@ -52,6 +53,12 @@ class OwnLog:
     features: Path
 
 
+def interests(favourite: int) -> str:
+    """A user's ``|``-separated interests (a multi-valued user attribute, undeclared by
+    default): their favourite category and the next one."""
+    return "|".join(sorted({CATEGORIES[favourite], CATEGORIES[(favourite + 1) % len(CATEGORIES)]}))
+
+
 def hour_category(hour: int) -> int:
     """The category a planted context effect chooses at ``hour``: one per four-hour block."""
     return (hour // 4) % len(CATEGORIES)
@@ -100,9 +107,11 @@ def write_own_log(
     favourite = rng.integers(0, len(CATEGORIES), num_users)
     with (folder / "users.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["user_id", "country", "device"] + (["lucky_number"] if noise_feature else []))
+        header = ["user_id", "country", "device", "interests"]
+        writer.writerow(header + (["lucky_number"] if noise_feature else []))
         for u, user in enumerate(user_ids):
             row = [user, COUNTRIES[countries[u]], DEVICES[int(rng.integers(len(DEVICES)))]]
+            row.append(interests(int(favourite[u])))
             writer.writerow(row + ([str(int(rng.integers(10)))] if noise_feature else []))
     start = 1_700_000_000
     with (folder / "log.csv").open("w", newline="") as handle:

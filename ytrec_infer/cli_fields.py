@@ -1,7 +1,8 @@
 """``ytrec recommend --user KEY=VALUE --context KEY=VALUE``: request fields typed by the schema.
 
 A numeric feature's value (and ``seconds_since_last``) is parsed as a float, a categorical
-one is kept as text; a key the artifact's schema does not declare for that side is a usage
+one is kept as text, a multi-categorical one split at its separator (``--user
+interests=jazz|live``); a key the artifact's schema does not declare for that side is a usage
 error listing the accepted keys, so a typo never silently becomes "unknown".
 """
 
@@ -16,9 +17,12 @@ from ytrec_infer.feature_declarations import BUILT_IN_FIELDS
 from ytrec_infer.feature_schema import FeatureSchema
 
 
-def _kinds(schema: FeatureSchema, side: str) -> dict[str, str]:
+def _kinds(schema: FeatureSchema, side: str) -> dict[str, tuple[str, str]]:
+    """Per accepted key, its kind and separator."""
     features = schema.context if side == "context" else schema.user
-    return {f.name: f.spec.kind for f in features} | {name: "numeric" for name in BUILT_IN_FIELDS}
+    return {f.name: (f.spec.kind, f.spec.separator) for f in features} | {
+        name: ("numeric", "") for name in BUILT_IN_FIELDS
+    }
 
 
 def typed_fields(pairs: Sequence[str], schema: FeatureSchema, side: str) -> dict[str, Any]:
@@ -38,11 +42,13 @@ def typed_fields(pairs: Sequence[str], schema: FeatureSchema, side: str) -> dict
             )
         if key in out:
             raise click.UsageError(f"{option} {key!r} is given twice")
-        out[key] = _value(text.strip(), kinds[key], f"{option} {key}")
+        out[key] = _value(text.strip(), *kinds[key], f"{option} {key}")
     return out
 
 
-def _value(text: str, kind: str, where: str) -> Any:
+def _value(text: str, kind: str, separator: str, where: str) -> Any:
+    if kind == "multi_categorical":
+        return [part.strip() for part in text.split(separator) if part.strip()]
     if kind != "numeric":
         return text
     try:

@@ -92,8 +92,6 @@ class FeatureSpec:
             out.append(f"kind {self.kind!r} is not one of {list(KINDS)}")
         if self.kind == "numeric" and self.transform not in TRANSFORMS:
             out.append(f"transform {self.transform!r} is not one of {list(TRANSFORMS)}")
-        if self.kind == "multi_categorical" and self.side != "item":
-            out.append("multi_categorical is supported for item features only")
         if not set(self.networks) <= set(NETWORKS) or not self.networks:
             out.append(f"networks {list(self.networks)} must be a non-empty subset of {NETWORKS}")
         request_side = self.side in REQUEST_SIDES

@@ -127,8 +127,10 @@ class FeatureSchema:
     constants.
 
     ``user`` and then ``context`` features become the networks' ``user_categorical`` columns
-    (categorical ones, in order) and ``user_numeric`` columns (numeric ones); ``item`` features
-    are baked into the networks' item tables at training time and recorded for information.
+    (categorical ones, in order, one code each) and ``user_numeric`` columns (numeric ones, one
+    value each; multi-categorical ones, a multi-hot block of :attr:`LearnedFeature.width`);
+    ``item`` features are baked into the networks' item tables at training time and recorded
+    for information.
     """
 
     max_history: int
@@ -141,13 +143,15 @@ class FeatureSchema:
 
     categorical: tuple[LearnedFeature, ...] = field(init=False, repr=False, compare=False)
     numeric: tuple[LearnedFeature, ...] = field(init=False, repr=False, compare=False)
+    """The request features fed through ``user_numeric``: numeric and multi-categorical."""
 
     def __post_init__(self) -> None:
         request = self.user + self.context
         object.__setattr__(
             self, "categorical", tuple(f for f in request if f.spec.kind == "categorical")
         )
-        object.__setattr__(self, "numeric", tuple(f for f in request if f.spec.kind == "numeric"))
+        numeric = tuple(f for f in request if f.spec.kind != "categorical")
+        object.__setattr__(self, "numeric", numeric)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -168,7 +172,7 @@ class FeatureSchema:
     @property
     def input_widths(self) -> tuple[int, int]:
         """Columns of the networks' ``user_categorical`` and ``user_numeric`` inputs."""
-        return 1 + len(self.categorical), 1 + len(self.numeric)
+        return 1 + len(self.categorical), 1 + sum(f.width for f in self.numeric)
 
     @property
     def embedding_dims(self) -> tuple[int, ...]:
@@ -177,9 +181,14 @@ class FeatureSchema:
     def columns(self, network: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The ``user_categorical`` and ``user_numeric`` columns that ``network`` sees (column
         0 of each is the constant one: code 0, value 0)."""
+        numeric, start = [0], 1
+        for feature in self.numeric:
+            if network in feature.spec.networks:
+                numeric += range(start, start + feature.width)
+            start += feature.width
         return (
             (0,) + tuple(1 + i for i, f in enumerate(self.categorical) if network in f.spec.networks),
-            (0,) + tuple(1 + i for i, f in enumerate(self.numeric) if network in f.spec.networks),
+            tuple(numeric),
         )
 
     def to_dict(self) -> dict[str, Any]:

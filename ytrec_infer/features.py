@@ -71,6 +71,32 @@ def _category(feature: LearnedFeature, value: Any, key: str) -> int:
     return feature.code(value)
 
 
+def _multi_hot(feature: LearnedFeature, value: Any, key: str) -> list[float]:
+    """A multi-categorical value (a list of strings; None: missing) as its multi-hot block."""
+    block = [0.0] * feature.width
+    if value is None:
+        return block
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"{key} must be a list of strings (a multi-categorical feature), "
+            f"got {type(value).__name__}"
+        )
+    for part in value:
+        if not isinstance(part, str):
+            raise TypeError(f"{key} must be a list of strings, got a {type(part).__name__} in it")
+        code = feature.code(part)
+        if code:
+            block[code - 1] = 1.0
+    return block
+
+
+def _numbers(feature: LearnedFeature, value: Any, key: str) -> list[float]:
+    """The ``user_numeric`` columns of a numeric or multi-categorical feature."""
+    if feature.spec.kind == "multi_categorical":
+        return _multi_hot(feature, value, key)
+    return [_numeric(feature, value, key)]
+
+
 def _gap(user: Mapping[str, Any], context: Mapping[str, Any], schema: FeatureSchema) -> float:
     field = "seconds_since_last"
     if user.get(field) is not None and context.get(field) is not None:
@@ -129,7 +155,7 @@ def encode_user(
             [0] + [_category(f, *value(f)) for f in schema.categorical], dtype=np.int64
         ),
         numeric=np.array(
-            [0.0] + [_numeric(f, *value(f)) for f in schema.numeric], dtype=np.float32
+            [0.0] + [x for f in schema.numeric for x in _numbers(f, *value(f))], dtype=np.float32
         ),
         seconds_since_last=_gap(given["user"], given["context"], schema),
     )
