@@ -68,7 +68,7 @@ def _user_vectors(
 ) -> torch.Tensor:
     """The tower's unit user vectors for a batch of examples, user features dropped out."""
     rows = ex.user_rows[index]
-    user = dropout.apply(data.user_categorical[rows], data.user_numeric[rows])
+    user = dropout.apply(*data.user_inputs(rows, ex.interactions[index]))
     return model(
         torch.from_numpy(ex.history[index]),
         torch.from_numpy(user.categorical),

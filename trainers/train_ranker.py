@@ -74,6 +74,7 @@ def _training_lists(
         "labels": labels,
         "weights": weights,
         "gaps": ex.seconds_since_last[rows],
+        "interactions": ex.interactions[rows],
     }
 
 
@@ -129,7 +130,9 @@ def _batch_loss(
 ) -> torch.Tensor:
     """The loss of one batch of training lists, user features dropped out."""
     rows = lists["user_rows"][index]
-    user = dropout.apply(data.user_categorical[rows], data.user_numeric[rows], lists["gaps"][index])
+    user = dropout.apply(
+        *data.user_inputs(rows, lists["interactions"][index]), lists["gaps"][index]
+    )
     picked = torch.from_numpy(index)
     logits = ranker(
         tensors["history"][picked],
