@@ -33,7 +33,7 @@ class CandidateConfig:
     # The cap; training stops earlier after ``patience`` epochs without a better validation
     # Recall@100 (trainers/early_stopping.py).
     epochs: int = 20
-    patience: int = 3
+    patience: int = 5
     # Keep the epoch with the best validation Recall@100; each epoch's weights are the mean of
     # the last ``average_last`` epochs' weights (3 replaced 1 after the validation comparison in
     # docs/evaluation.md, "Generator weight averaging").
@@ -71,7 +71,7 @@ class RankerConfig:
     # The cap; with ``select_epoch`` training stops earlier after ``patience`` epochs without
     # a better validation NDCG@10 (trainers/early_stopping.py).
     epochs: int = 30
-    patience: int = 5
+    patience: int = 10
     # Keep the epoch with the best validation NDCG@10 (else the last); each epoch's weights are
     # the mean of the last ``average_last`` epochs' weights.
     select_epoch: bool = True
