@@ -85,7 +85,7 @@ def _batch_loss(
     rows = ex.user_rows[index]
     user = dropout.apply(data.user_categorical[rows], data.user_numeric[rows])
     users = model(
-        torch.from_numpy(ex.history[index]),
+        torch.from_numpy(ex.histories(index)),
         torch.from_numpy(user.categorical),
         torch.from_numpy(user.numeric),
         torch.from_numpy(ex.example_age[index]),
