@@ -26,6 +26,7 @@ from trainers.examples import NextItemExamples, build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
 from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, reorder, retrieve_candidates
+from trainers.memory import log_peak_rss
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
 from trainers.out_of_fold import InSample, ListSource
@@ -168,6 +169,7 @@ def train_ranker(
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
     lists = _training_lists(data, source, config, rng)
+    log_peak_rss("ranker lists")
     log.info(
         "ranker: %d lists of %d candidates", len(lists["labels"]), lists["candidates"].shape[1]
     )
