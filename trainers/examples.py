@@ -13,6 +13,7 @@ padded [E, max_history] matrix in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
 from trainers.encoding import SECONDS_PER_DAY, EncodedData
@@ -22,7 +23,8 @@ from trainers.encoding import SECONDS_PER_DAY, EncodedData
 class NextItemExamples:
     """Per example: user row, target code, example age (days), seconds since the previous
     interaction, and where its history ends in the flat item array ``items`` (its target's
-    position) with its length (at most ``max_history``)."""
+    position, which is also the target's row of ``split.train``: :attr:`interactions`) with
+    its length (at most ``max_history``)."""
 
     items: np.ndarray
     ends: np.ndarray
@@ -36,6 +38,11 @@ class NextItemExamples:
 
     def __len__(self) -> int:
         return len(self.targets)
+
+    @property
+    def interactions(self) -> np.ndarray:
+        """The training row of each target (where its context is)."""
+        return self.ends
 
     def histories(self, index: np.ndarray) -> np.ndarray:
         """Histories [len(index), width] int64 of the examples ``index``: the last codes before

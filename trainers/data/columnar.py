@@ -51,8 +51,9 @@ def _pick(header: list[str], fields: Mapping[str, tuple[str, ...]]) -> dict[str,
 
 def read_columns_whole(
     path: Path, required: Mapping[str, tuple[str, ...]], optional: Mapping[str, tuple[str, ...]]
-) -> dict[str, Any]:
-    """Field -> pyarrow array of the column found by any of its aliases (CSV: every cell as text;
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Field -> pyarrow array of the column found by any of its aliases, and column name ->
+    array of every other column whose name is none of the aliases (CSV: every cell as text;
     Parquet: as stored). A missing required column is a DataError listing the file's columns;
     a malformed file raises :class:`CellProblem`."""
     pa = _pyarrow()
@@ -73,7 +74,9 @@ def read_columns_whole(
                 f"{path}: no {field} column (any of {', '.join(aliases)}); "
                 f"the file has {', '.join(header) or 'no columns'}"
             )
-    wanted = list(dict.fromkeys(columns.values()))
+    aliases = {column_key(a) for names in (*required.values(), *optional.values()) for a in names}
+    others = [name for name in header if column_key(name) not in aliases]
+    wanted = list(dict.fromkeys([*columns.values(), *others]))
     try:
         if parquet:
             table = pq.read_table(path, columns=wanted)
@@ -93,7 +96,18 @@ def read_columns_whole(
             )
     except pa.ArrowException as exc:
         raise CellProblem(str(exc)) from exc
-    return {field: table.column(name).combine_chunks() for field, name in columns.items()}
+    whole = {name: table.column(name).combine_chunks() for name in wanted}
+    return {field: whole[name] for field, name in columns.items()}, {n: whole[n] for n in others}
+
+
+def text_cells(column: Any) -> np.ndarray:
+    """A column's cells as stripped unicode text; a missing cell (null) is the empty string."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    text = column if _is_text(column) else pc.cast(column, pa.string())
+    text = pc.fill_null(_strip(text), "")
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=str).reshape(-1)
 
 
 def _strip(column: Any) -> Any:

@@ -19,6 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .columnar import (
+    CellProblem,
+    id_array,
+    ratings_array,
+    read_columns_whole,
+    text_cells,
+    timestamps_array,
+)
 from .errors import DataError
 from .fields import (
     parse_age,
@@ -27,16 +35,9 @@ from .fields import (
     parse_rating,
     parse_timestamp,
 )
-from .columnar import (
-    CellProblem,
-    id_array,
-    ratings_array,
-    read_columns_whole,
-    timestamps_array,
-)
 from .schema import Dataset, Interactions, ItemTable, UserTable
 from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
-from .tabular import read_columns, read_table
+from .tabular import column_key, read_columns, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,10 @@ def read_interactions_by_row(path: Path) -> Interactions:
         ratings.append(parse_rating(rating, where) if rating else DEFAULT_RATING)
         times.append(_timestamp(row["timestamp"], where))
     user_ids, item_ids = id_values(users)[0], id_values(items)[0]
-    return Interactions(user_ids, item_ids, np.array(ratings), np.array(times, dtype=np.int64))
+    stamps = np.array(times, dtype=np.int64)
+    return Interactions(
+        user_ids, item_ids, np.array(ratings), stamps, context_columns(path), str(path)
+    )
 
 
 def read_interactions(path: Path) -> Interactions:
@@ -140,7 +144,7 @@ def read_interactions(path: Path) -> Interactions:
     A cell the vectorised checks reject sends the file through the row-wise reader, which
     raises the DataError naming its line (or reads a file pyarrow could not take as is)."""
     try:
-        columns = read_columns_whole(path, *_interaction_fields())
+        columns, others = read_columns_whole(path, *_interaction_fields())
         users = id_array(columns["user"])
         interactions = Interactions(
             user_ids=users,
@@ -149,6 +153,8 @@ def read_interactions(path: Path) -> Interactions:
             timestamps=timestamps_array(
                 columns["timestamp"], lambda text: _timestamp(text, str(path))
             ),
+            columns={name: text_cells(column) for name, column in others.items()},
+            source=str(path),
         )
     except CellProblem as problem:
         logger.warning("%s: %s; reading it row by row", path, problem)
@@ -156,6 +162,18 @@ def read_interactions(path: Path) -> Interactions:
     if not len(interactions):
         raise DataError(f"{path}: no interactions; expected a header row and at least one row")
     return interactions
+
+
+def context_columns(path: Path) -> dict[str, np.ndarray]:
+    """The log's columns besides user, item, timestamp and rating, as text cells in file order
+    (what declared context features read: the device or hour of each interaction), read row
+    by row (the columnar reader returns them as :func:`.columnar.text_cells`)."""
+    known = {column_key(a) for a in USER_COLUMNS + ITEM_COLUMNS + TIME_COLUMNS + RATING_COLUMNS}
+    return {
+        name: np.array(cells, dtype=str)
+        for name, cells in read_columns(path).items()
+        if column_key(name) not in known
+    }
 
 
 def read_items(path: Path) -> list[ItemRow]:
@@ -279,7 +297,14 @@ def load_interaction_log(
         user_path = log_path
         log_users = interactions.user_ids
         user_table = unknown_users(np.unique(log_users), log_path)
-    interactions = Interactions(log_users, log_items, interactions.ratings, interactions.timestamps)
+    interactions = Interactions(
+        log_users,
+        log_items,
+        interactions.ratings,
+        interactions.timestamps,
+        interactions.columns,
+        interactions.source,
+    )
     item_table = _at_least_one_genre(item_table)
     check_coverage(interactions, item_table, user_table, (log_path, item_path, user_path))
     logger.info(
