@@ -20,6 +20,7 @@ CSV_LOGS = {
     ),
     "float seconds, quoted, spaces": 'uid,iid,ts\n" 5 ",6, 881250949.0\n5,7,881250950\n',
     "19-digit id is a string": "user,item,timestamp\n1,1234567890123456789,5\n1,2,6\n",
+    "context columns": "user,item,timestamp,device,hour\n1,2,5, tv ,3\n1,3,6,,4\n",
 }
 
 
@@ -28,6 +29,9 @@ def _same(a, b) -> None:
         got, want = getattr(a, column), getattr(b, column)
         assert got.dtype.kind == want.dtype.kind, column
         np.testing.assert_array_equal(got, want, err_msg=column)
+    assert a.columns.keys() == b.columns.keys() and a.source == b.source
+    for name in a.columns:
+        assert a.columns[name].tolist() == b.columns[name].tolist(), name
 
 
 @pytest.mark.parametrize("text", CSV_LOGS.values(), ids=CSV_LOGS.keys())
@@ -51,6 +55,7 @@ def test_parquet_typed_columns_equal_rows(tmp_path: Path, caplog: pytest.LogCapt
             "item": pa.array([3.0, 4.0, 3.0]),
             "timestamp": pa.array([10**9, 10**9 + 5, 10**9 + 9], type=pa.timestamp("ms")),
             "rating": pa.array([None, float("nan"), 3.0]),
+            "device": pa.array(["tv", None, "mobile"]),
         }
     )
     pq.write_table(table, tmp_path / "log.parquet")
