@@ -56,7 +56,7 @@ def make_log(path: Path, rows: int, users: int, items: int, seed: int) -> None:
     pcsv.write_csv(table, path)
 
 
-def phases(log: Path) -> dict[str, Any]:
+def phases(log: Path, ranker: bool = True) -> dict[str, Any]:
     """Time and peak RSS after each phase, in this process (run by :func:`run`)."""
     import resource
 
@@ -105,18 +105,19 @@ def phases(log: Path) -> dict[str, Any]:
         batch = order[start : start + config.batch_size]
         examples.histories(batch) if lazy else examples.history[batch]  # type: ignore[attr-defined]
     done("one epoch of history batches")
-    items = torch.from_numpy(data.padded_rows(data.tower_item_features))
-    model = CandidateModel(items, data.schema, config).eval()
-    lists = _training_lists(data, InSample(model), RankerConfig(), rng)
-    done("ranker lists")
     out["examples"] = len(examples)
-    out["ranker_lists"] = len(lists["labels"])
+    if ranker:
+        items = torch.from_numpy(data.padded_rows(data.tower_item_features))
+        model = CandidateModel(items, data.schema, config).eval()
+        lists = _training_lists(data, InSample(model), RankerConfig(), rng)
+        done("ranker lists")
+        out["ranker_lists"] = len(lists["labels"])
     out["interactions"] = len(dataset.interactions)
     return out
 
 
-def _child(tree: Path, log: Path) -> dict[str, Any]:
-    command = [sys.executable, __file__, "phases", str(log)]
+def _child(tree: Path, log: Path, ranker: bool) -> dict[str, Any]:
+    command = [sys.executable, __file__, "phases", str(log)] + ([] if ranker else ["--no-ranker"])
     timer = shutil.which("time")
     if timer:
         command = [timer, "-v", *command]
@@ -131,9 +132,9 @@ def _child(tree: Path, log: Path) -> dict[str, Any]:
     return result
 
 
-def run(log: Path, before: Path, after: Path) -> dict[str, Any]:
+def run(log: Path, before: Path, after: Path, ranker: bool) -> dict[str, Any]:
     """Both trees' phases, then after/before ratios of time and peak RSS."""
-    results = {"before": _child(before, log), "after": _child(after, log)}
+    results = {"before": _child(before, log, ranker), "after": _child(after, log, ranker)}
     old, new = results["before"], results["after"]
     results["time_ratio_after_over_before"] = {
         phase: round(new["seconds"][phase] / max(old["seconds"][phase], 1e-9), 3)
@@ -162,15 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("--before", type=Path, required=True)
     compare.add_argument("--after", type=Path, default=Path("."))
     compare.add_argument("--json", type=Path, default=None, help="also write the result here")
+    compare.add_argument("--no-ranker", action="store_true", help="skip the ranker lists")
     child = commands.add_parser("phases", help=argparse.SUPPRESS)
     child.add_argument("log", type=Path)
+    child.add_argument("--no-ranker", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "make-log":
         make_log(args.path, args.rows, args.users, args.items, args.seed)
     elif args.command == "phases":
-        print(json.dumps(phases(args.log)))
+        print(json.dumps(phases(args.log, not args.no_ranker)))
     else:
-        result = run(args.log, args.before, args.after)
+        result = run(args.log, args.before, args.after, not args.no_ranker)
         text = json.dumps(result, indent=2)
         print(text)
         if args.json:
