@@ -28,6 +28,8 @@ from torch import distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from trainers.threads import default_threads
+
 log = logging.getLogger(__name__)
 
 Value = TypeVar("Value", float, str, dict[str, float])
@@ -62,6 +64,10 @@ class Parallel:
     def total(self, value: torch.Tensor) -> torch.Tensor:
         """``value`` summed over the processes."""
         return value
+
+    def threads(self, requested: int | None) -> int | None:
+        """Torch threads for this process (None: ``trainers/threads.py``'s default)."""
+        return requested
 
     def close(self) -> None:
         """Leave the process group (nothing to leave here)."""
@@ -119,6 +125,12 @@ class DataParallel(Parallel):
         summed = value.detach().clone()
         dist.all_reduce(summed, op=dist.ReduceOp.SUM)
         return summed
+
+    def threads(self, requested: int | None) -> int | None:
+        """``requested``, else the single-process default shared by this node's processes
+        (torchrun's ``LOCAL_WORLD_SIZE``), so they do not oversubscribe its cores."""
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        return requested or max(1, default_threads() // per_node)
 
     def close(self) -> None:
         """Wait for every process (rank 0 may still be exporting), then leave the group."""

@@ -14,6 +14,7 @@ from trainers.data import open_dataset, split_leave_last_out
 from trainers.encoding import EncodedData, encode
 from trainers.feature_encoding import resolve_schema
 from trainers.holdout import HoldoutSet, holdout_set
+from trainers.memory import log_peak_rss
 from trainers.progress import EpochRecord
 from ytrec_infer.feature_declarations import DeclaredSchema
 
@@ -54,7 +55,9 @@ def prepare_data(
     if features is not None and not isinstance(features, DeclaredSchema):
         features = resolve_schema(features, None, None)
     dataset = open_dataset(data, items=items, users=users)
+    log_peak_rss("ingest")
     split = split_leave_last_out(dataset.interactions)
+    log_peak_rss("split")
     log.info(
         "%s: %d train / %d valid / %d test interactions, %d users, %d items",
         dataset.name,
@@ -64,7 +67,9 @@ def prepare_data(
         len(dataset.users.user_ids),
         len(dataset.items.item_ids),
     )
-    return encode(dataset, split, max_history, features)
+    encoded = encode(dataset, split, max_history, features)
+    log_peak_rss("encoding")
+    return encoded
 
 
 def train_networks(
@@ -85,6 +90,7 @@ def train_networks(
     candidate_model, candidate_metrics = train_candidates(
         encoded, config.candidate, valid, config.seed, history=history, parallel=parallel
     )
+    log_peak_rss("candidate generator")
     source = list_source(
         encoded, candidate_model, config.candidate, config.ranker.list_folds, valid, config.seed
     )
@@ -98,6 +104,7 @@ def train_networks(
         history=history,
         parallel=parallel,
     )
+    log_peak_rss("ranker")
     return candidate_model, ranker, {**candidate_metrics, **ranker_metrics}
 
 
@@ -133,6 +140,7 @@ def train_and_export(
     artifact = parallel.on_main(
         lambda: str(build_artifact(out, encoded, candidate_model, ranker, config, valid, metrics))
     )
+    log_peak_rss("export")
     seconds = time.perf_counter() - start
     log.info("trained and exported %s in %.0fs", artifact, seconds)
     return TrainResult(
