@@ -17,11 +17,14 @@ from trainers.distributed import LOCAL, DataParallel
 from trainers.synthetic_log import write_own_log
 from ytrec_infer import Recommender
 
-TOLERANCE = {"valid_recall@100": 0.05, "valid_ndcg@10": 0.05}
+TOLERANCE = {"valid_recall@100": 0.05, "valid_ndcg@10": 0.03}
 """Largest allowed |torchrun - single process| per validation metric. Two processes follow the
 same global batches and learning rate as one, but draw dropout and feature dropout for other
-rows, so they differ like another seed: on this log seeds 0-2 of one process spread by up to
-SEED_SPREAD (docs/distributed.md); the tolerance is about twice that."""
+rows, so they differ like another seed: on this log, seeds 0-2 of one process spread by 0.032
+(Recall@100 0.835-0.867) and 0.027 (NDCG@10 0.040-0.066), and torchrun was 0.005-0.018 and
+0.002-0.009 from the same seed's single process (docs/distributed.md). The tolerances are
+about 1.5 and 1 times the seed spread: wide enough for noise, narrow enough that a run that
+lost a seed's worth of quality fails."""
 
 GRADIENTS = """
 import numpy as np, torch
