@@ -21,6 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from trainers.config import RankerConfig
+from trainers.distributed import LOCAL, Parallel
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
@@ -153,12 +154,14 @@ def train_ranker(
     *,
     lists_from: ListSource | None = None,
     history: list[EpochRecord] | None = None,
+    parallel: Parallel = LOCAL,
 ) -> tuple[Ranker, dict[str, float]]:
     """Train, keep the best epoch by validation NDCG@10 (the last with ``select_epoch=False``),
     each epoch's weights averaged over the last ``average_last`` epochs; return it in eval mode.
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
-    validation lists always come from ``candidate_model``, the generator that is served."""
+    validation lists always come from ``candidate_model``, the generator that is served.
+    ``parallel`` shares the work among torchrun's processes (``trainers/distributed.py``)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     ranker = Ranker(
@@ -185,18 +188,20 @@ def train_ranker(
     best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
+    net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
-        order = torch.from_numpy(rng.permutation(len(lists["labels"])))
+        order = rng.permutation(len(lists["labels"]))
         losses = []
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start : start + config.batch_size]
+        steps = range(0, len(order), config.batch_size)
+        for part in parallel.shard(order[start : start + config.batch_size] for start in steps):
+            idx = torch.from_numpy(part)
             rows = lists["user_rows"][idx.numpy()]
             user = dropout.apply(
                 *data.user_inputs(rows, lists["interactions"][idx.numpy()]),
                 lists["gaps"][idx.numpy()],
             )
-            logits = ranker(
+            logits = net(
                 tensors["history"][idx],
                 tensors["candidates"][idx],
                 tensors["scores"][idx],
@@ -212,7 +217,9 @@ def train_ranker(
             optimizer.step()
             losses.append(loss.item())
         evaluated, snapshot = averager.update(ranker)
-        metrics = validation_ndcg(evaluated, data, valid, valid_codes, valid_scores)
+        metrics = parallel.on_main(
+            lambda: validation_ndcg(evaluated, data, valid, valid_codes, valid_scores)
+        )
         progress.epoch(epoch, float(np.mean(losses)), metrics)
         last = epoch == config.epochs - 1
         if (config.select_epoch and metrics["valid_ndcg@10"] > best[0]) or (
