@@ -47,3 +47,72 @@ def test_unknown_loss_is_refused() -> None:
     logits, labels, weights = _lists()
     with pytest.raises(ValueError, match="pointwise"):
         ranking_loss(logits, labels, weights, "pairwise")
+
+
+def test_residual_ranker_with_a_silent_mlp_keeps_the_generator_order(trained) -> None:
+    """logit = a * retrieval score + MLP: with the MLP's output at 0 the list is stage one's."""
+    from dataclasses import replace
+
+    from trainers.config import RankerConfig
+    from trainers.models import Ranker
+
+    data = trained.data
+    ranker = Ranker(
+        torch.from_numpy(data.padded_rows(data.item_features)),
+        trained.candidate_model.item_matrix().detach(),
+        data.match_width,
+        data.schema,
+        replace(RankerConfig(), residual_scale=14.3),
+    ).eval()
+    last = ranker.mlp[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()
+    scores = torch.tensor([[0.9, 0.7, 0.8, 0.1]])
+    logits = ranker(
+        torch.tensor([[0, 1, 2]]),
+        torch.tensor([[3, 4, 5, 6]]),
+        scores,
+        torch.zeros((1, data.user_categorical.shape[1]), dtype=torch.long),
+        torch.zeros((1, data.user_numeric.shape[1])),
+        torch.tensor([3600.0]),
+    )
+    assert torch.allclose(logits, 14.3 * scores)
+    assert ranker.residual is not None and ranker.residual.requires_grad
+
+
+def test_absent_rows_get_exactly_the_history_only_encoding(trained) -> None:
+    """Rows marked absent carry what a request without ``user=`` sends; the others are kept."""
+    import numpy as np
+
+    from trainers.feature_dropout import FeatureDropout
+    from ytrec_infer.features import encode_user
+
+    data = trained.data
+    rows = np.arange(4)
+    gaps = np.array([10.0, 20.0, 30.0, 40.0], dtype=np.float32)
+    absent = np.array([False, True, False, True])
+    out = FeatureDropout(0.0, data.schema, seed=0).apply(
+        data.user_categorical[rows], data.user_numeric[rows], gaps, absent=absent
+    )
+    missing = encode_user(None, data.schema)
+    np.testing.assert_array_equal(out.categorical[absent], np.stack([missing.categorical] * 2))
+    np.testing.assert_array_equal(out.numeric[absent], np.stack([missing.numeric] * 2))
+    np.testing.assert_array_equal(out.seconds_since_last[absent], missing.seconds_since_last)
+    np.testing.assert_array_equal(out.categorical[~absent], data.user_categorical[[0, 2]])
+    np.testing.assert_array_equal(out.numeric[~absent], data.user_numeric[[0, 2]])
+    np.testing.assert_array_equal(out.seconds_since_last[~absent], [10.0, 30.0])
+    assert (data.user_categorical[[1, 3]] != missing.categorical).any()
+
+
+def test_unknown_epoch_selection_is_refused(trained) -> None:
+    from dataclasses import replace
+
+    from trainers.config import RankerConfig
+    from trainers.holdout import holdout_set
+    from trainers.train_ranker import train_ranker
+
+    config = replace(RankerConfig(), select_on="test")
+    valid = holdout_set(trained.data, "valid")
+    with pytest.raises(ValueError, match="select_on"):
+        train_ranker(trained.data, trained.candidate_model, config, valid, seed=0)

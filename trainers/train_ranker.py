@@ -24,7 +24,7 @@ from trainers.config import RankerConfig
 from trainers.encoding import EncodedData
 from trainers.examples import build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
-from trainers.holdout import HoldoutSet
+from trainers.holdout import HoldoutSet, without_user_features
 from trainers.inference import rank_scores, reorder, retrieve_candidates
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
@@ -35,18 +35,44 @@ from trainers.weight_averaging import WeightAverage
 log = logging.getLogger(__name__)
 
 
+def _retrieve_lists(
+    data: EncodedData,
+    bare_data: EncodedData,
+    source: ListSource,
+    user_rows: np.ndarray,
+    histories: list[np.ndarray],
+    config: RankerConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Retrieved codes and scores [E, n] per example, and which examples are history-only
+    (a ``bare_list_rate`` share, retrieved from ``bare_data``: every user feature missing)."""
+    codes, scores = source.retrieve(data, user_rows, histories, config.n_candidates)
+    bare = np.zeros(len(user_rows), dtype=bool)
+    if config.bare_list_rate > 0:
+        bare = rng.random(len(user_rows)) < config.bare_list_rate
+        rows = np.flatnonzero(bare)
+        codes[rows], scores[rows] = source.retrieve(
+            bare_data, user_rows[rows], [histories[r] for r in rows], config.n_candidates
+        )
+    return codes, scores, bare
+
+
 def _training_lists(
     data: EncodedData,
+    bare_data: EncodedData,
     source: ListSource,
     config: RankerConfig,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Per example: history, user, [positive + negatives] codes, their scores, labels, weights."""
+    """Per example: history, user, [positive + negatives] codes, their scores, labels,
+    weights, whether it stands for a history-only request."""
     positions = last_positions(data, config.positions_per_user)
     ex = build_examples(data, positions, data.schema.max_history)
     ratings = np.concatenate([data.train.ratings[s][p] for s, p in enumerate(positions)])
     histories = [row[row > 0] for row in ex.history]
-    codes, scores = source.retrieve(data, ex.user_rows, histories, config.n_candidates)
+    codes, scores, bare = _retrieve_lists(
+        data, bare_data, source, ex.user_rows, histories, config, rng
+    )
     retrieved = codes == ex.targets[:, None]
     rows = np.flatnonzero(retrieved.any(axis=1))
     k = min(config.negatives_per_positive, codes.shape[1] - 1)
@@ -69,6 +95,7 @@ def _training_lists(
         "labels": labels,
         "weights": weights,
         "gaps": ex.seconds_since_last[rows],
+        "bare": bare[rows],
     }
 
 
@@ -128,6 +155,8 @@ def train_ranker(
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
     validation lists always come from ``candidate_model``, the generator that is served."""
+    if config.select_on not in ("features", "both"):
+        raise ValueError(f"select_on must be 'features' or 'both', got {config.select_on!r}")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     ranker = Ranker(
@@ -138,7 +167,8 @@ def train_ranker(
         config,
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
-    lists = _training_lists(data, source, config, rng)
+    bare_data, bare_valid = without_user_features(data, valid)
+    lists = _training_lists(data, bare_data, source, config, rng)
     log.info(
         "ranker: %d lists of %d candidates", len(lists["labels"]), lists["candidates"].shape[1]
     )
@@ -150,6 +180,11 @@ def train_ranker(
     _, valid_codes, valid_scores = retrieve_candidates(
         candidate_model, data, valid.user_rows, valid.histories, config.n_candidates
     )
+    bare_lists = None
+    if config.select_on == "both":
+        bare_lists = retrieve_candidates(
+            candidate_model, bare_data, valid.user_rows, valid.histories, config.n_candidates
+        )[1:]
     best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
@@ -161,7 +196,10 @@ def train_ranker(
             idx = order[start : start + config.batch_size]
             rows = lists["user_rows"][idx.numpy()]
             user = dropout.apply(
-                data.user_categorical[rows], data.user_numeric[rows], lists["gaps"][idx.numpy()]
+                data.user_categorical[rows],
+                data.user_numeric[rows],
+                lists["gaps"][idx.numpy()],
+                absent=lists["bare"][idx.numpy()],
             )
             logits = ranker(
                 tensors["history"][idx],
@@ -180,12 +218,17 @@ def train_ranker(
             losses.append(loss.item())
         evaluated, snapshot = averager.update(ranker)
         metrics = validation_ndcg(evaluated, data, valid, valid_codes, valid_scores)
+        if bare_lists is not None:
+            bare = validation_ndcg(evaluated, bare_data, bare_valid, *bare_lists)
+            metrics["valid_ndcg@10_history_only"] = bare["valid_ndcg@10"]
+            metrics["valid_ndcg@10_selection"] = (
+                metrics["valid_ndcg@10"] + bare["valid_ndcg@10"]
+            ) / 2
         progress.epoch(epoch, float(np.mean(losses)), metrics)
         last = epoch == config.epochs - 1
-        if (config.select_epoch and metrics["valid_ndcg@10"] > best[0]) or (
-            not config.select_epoch and last
-        ):
-            best = (metrics["valid_ndcg@10"], snapshot, metrics)
+        score = metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
+        if (config.select_epoch and score > best[0]) or (not config.select_epoch and last):
+            best = (score, snapshot, metrics)
     ranker.load_state_dict(best[1])
     ranker.eval()
     return ranker, best[2]
