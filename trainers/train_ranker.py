@@ -96,6 +96,7 @@ def _training_lists(
         "weights": weights,
         "gaps": ex.seconds_since_last[rows],
         "bare": bare[rows],
+        "interactions": ex.interactions[rows],
     }
 
 
@@ -196,8 +197,7 @@ def train_ranker(
             idx = order[start : start + config.batch_size]
             rows = lists["user_rows"][idx.numpy()]
             user = dropout.apply(
-                data.user_categorical[rows],
-                data.user_numeric[rows],
+                *data.user_inputs(rows, lists["interactions"][idx.numpy()]),
                 lists["gaps"][idx.numpy()],
                 absent=lists["bare"][idx.numpy()],
             )
