@@ -49,38 +49,6 @@ def test_unknown_loss_is_refused() -> None:
         ranking_loss(logits, labels, weights, "pairwise")
 
 
-def test_residual_ranker_with_a_silent_mlp_keeps_the_generator_order(trained) -> None:
-    """logit = a * retrieval score + MLP: with the MLP's output at 0 the list is stage one's."""
-    from dataclasses import replace
-
-    from trainers.config import RankerConfig
-    from trainers.models import Ranker
-
-    data = trained.data
-    ranker = Ranker(
-        torch.from_numpy(data.padded_rows(data.item_features)),
-        trained.candidate_model.item_matrix().detach(),
-        data.match_width,
-        data.schema,
-        replace(RankerConfig(), residual_scale=14.3),
-    ).eval()
-    last = ranker.mlp[-1]
-    with torch.no_grad():
-        last.weight.zero_()
-        last.bias.zero_()
-    scores = torch.tensor([[0.9, 0.7, 0.8, 0.1]])
-    logits = ranker(
-        torch.tensor([[0, 1, 2]]),
-        torch.tensor([[3, 4, 5, 6]]),
-        scores,
-        torch.zeros((1, data.user_categorical.shape[1]), dtype=torch.long),
-        torch.zeros((1, data.user_numeric.shape[1])),
-        torch.tensor([3600.0]),
-    )
-    assert torch.allclose(logits, 14.3 * scores)
-    assert ranker.residual is not None and ranker.residual.requires_grad
-
-
 def test_absent_rows_get_exactly_the_history_only_encoding(trained) -> None:
     """Rows marked absent carry what a request without ``user=`` sends; the others are kept."""
     import numpy as np

@@ -4,8 +4,7 @@ Scores each (user, candidate) pair from the candidate's own embedding and item f
 schema's ranker-side item features, MovieLens: genres and release year, plus log popularity),
 the averaged history embedding and history features, how well the candidate's categories match
 the history's, the candidate generator's score, the user features the schema gives the ranker,
-and the time since the user's last interaction; optionally (``residual_scale``) the logit is a
-learned multiple of the generator's score plus the MLP's output. Trained with weighted logistic
+and the time since the user's last interaction. Trained with weighted logistic
 regression, so ``exp(logit)`` estimates the expected engagement of showing the item.
 """
 
@@ -41,15 +40,9 @@ class Ranker(nn.Module):
         self.users = UserColumns(schema, "ranker")
         self.register_buffer("item_features", item_features.float())
         self.gap_scale = float(schema.gap_scale)
-        self.score_scale = float(config.score_scale)
         d = config.embedding_dim
         in_dim = 3 * d + 2 * num_features + 1 + 2 + self.users.dim + 3
         self.mlp = mlp(in_dim, config.hidden, 1, config.dropout)
-        self.residual = (
-            nn.Parameter(torch.tensor(float(config.residual_scale)))
-            if config.residual_scale > 0
-            else None
-        )
 
     def item_embedding(self, codes: torch.Tensor) -> torch.Tensor:
         """A learned projection of the candidate generator's (frozen) item vectors."""
@@ -82,20 +75,16 @@ class Ranker(nn.Module):
         per_user = torch.cat([history_embedding, history_features, user], dim=-1)
         per_user = per_user.unsqueeze(1).expand(-1, num_candidates, -1)
         scores = retrieval_scores.unsqueeze(-1)
-        scaled = scores * self.score_scale
         x = torch.cat(
             [
                 candidate_embedding,
                 candidate_embedding * history_embedding.unsqueeze(1),
                 candidate_features,
                 genre_match,
-                scaled,
-                scaled * scores,
+                scores,
+                scores * scores,
                 per_user,
             ],
             dim=-1,
         )
-        logits = self.mlp(x).squeeze(-1)
-        if self.residual is not None:
-            logits = logits + self.residual * retrieval_scores
-        return logits
+        return self.mlp(x).squeeze(-1)
