@@ -32,8 +32,16 @@ from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, retrieve_candidates, user_vectors
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer import Recommender, artifact, readiness
-from ytrec_infer.artifact import TensorSpec
+from ytrec_infer.feature_schema import FeatureSchema
 from ytrec_infer.item_attributes import AttributeColumn
+from ytrec_infer.manifest import (
+    ArtifactDescription,
+    CatalogSpec,
+    IndexSpec,
+    ModelSpec,
+    RecallAtK,
+    SyntheticSpec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +68,6 @@ def _producer() -> dict[str, str]:
     return out
 
 
-def _model_entry(
-    file: str, specs: tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]
-) -> dict[str, Any]:
-    inputs, outputs = specs
-    return {
-        "file": file,
-        "inputs": [t.to_dict() for t in inputs],
-        "outputs": [t.to_dict() for t in outputs],
-    }
-
-
 @dataclass(frozen=True)
 class CatalogArrays:
     """The catalog files of an artifact, row = item code - 1, with the item attributes that
@@ -84,47 +81,63 @@ class CatalogArrays:
     attributes: Mapping[str, AttributeColumn] = field(default_factory=dict)
 
 
-def write_catalog(folder: Path, arrays: CatalogArrays) -> dict[str, Any]:
-    """Save the catalog files into ``folder``; the manifest's ``created``/``producer``/``catalog``."""
+def write_catalog(folder: Path, arrays: CatalogArrays) -> CatalogSpec:
+    """Save the catalog files into ``folder``; the manifest's ``catalog``."""
     bundle.save_array(folder, artifact.ITEM_IDS, arrays.item_ids)
     bundle.save_array(folder, artifact.ITEM_VECTORS, arrays.item_vectors)
     bundle.save_array(folder, artifact.POPULARITY, arrays.popularity)
     bundle.save_json(folder, artifact.TITLES, arrays.titles)
-    attributes = write_item_attributes(folder, arrays.attributes)
-    return {
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "producer": _producer(),
-        "catalog": {
-            "num_items": len(arrays.item_ids),
-            "item_ids": artifact.ITEM_IDS,
-            "titles": artifact.TITLES,
-            "popularity": artifact.POPULARITY,
-            "item_vectors": artifact.ITEM_VECTORS,
-            "item_feature_names": list(arrays.feature_names),
-            "codes": "item code = row of item_ids.npy + 1; 0 pads histories",
-            "item_attributes": attributes,
-        },
-    }
+    return CatalogSpec(
+        num_items=len(arrays.item_ids),
+        item_ids=artifact.ITEM_IDS,
+        titles=artifact.TITLES,
+        popularity=artifact.POPULARITY,
+        item_vectors=artifact.ITEM_VECTORS,
+        item_feature_names=tuple(arrays.feature_names),
+        item_attributes=write_item_attributes(folder, arrays.attributes),
+    )
 
 
-def index_entry(built: BuiltIndex, config: IndexConfig, dim: int, queries: str) -> dict[str, Any]:
+def index_entry(built: BuiltIndex, config: IndexConfig, dim: int, queries: str) -> IndexSpec:
     """The manifest's ``index``: parameters, the tuned ef and the recall it reached."""
-    return {
-        "file": artifact.INDEX,
-        "library": "hnswlib",
-        "space": "ip",
-        "dim": dim,
-        "num_elements": built.index.get_current_count(),
-        "M": config.M,
-        "ef_construction": config.ef_construction,
-        "ef_search": built.ef_search,
-        "recall_target": config.recall_target,
-        "recall_at_k": {"k": built.k, "recall": built.recall, "queries": queries},
-        "build_seconds": round(built.build_seconds, 2),
-        "build_cpu_seconds": round(built.build_cpu_seconds, 2),
-        "layout": "clustered",
-        "layout_seconds": round(built.layout_seconds, 2),
-    }
+    return IndexSpec(
+        file=artifact.INDEX,
+        space="ip",
+        dim=dim,
+        num_elements=built.index.get_current_count(),
+        M=config.M,
+        ef_construction=config.ef_construction,
+        ef_search=built.ef_search,
+        recall_target=config.recall_target,
+        recall_at_k=RecallAtK(built.k, built.recall, queries),
+        build_seconds=round(built.build_seconds, 2),
+        build_cpu_seconds=round(built.build_cpu_seconds, 2),
+        layout="clustered",
+        layout_seconds=round(built.layout_seconds, 2),
+    )
+
+
+def describe(
+    parts: tuple[CatalogSpec, Mapping[str, ModelSpec], IndexSpec],
+    features: FeatureSchema,
+    config: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    synthetic: SyntheticSpec | None = None,
+) -> ArtifactDescription:
+    """The artifact's description from what :func:`write_networks_and_index` wrote, stamped
+    with the time and the producing versions."""
+    catalog, models, index = parts
+    return ArtifactDescription(
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        producer=_producer(),
+        catalog=catalog,
+        models=models,
+        index=index,
+        features=features,
+        config=config,
+        metrics=metrics,
+        synthetic=synthetic,
+    )
 
 
 def write_networks_and_index(
@@ -135,9 +148,9 @@ def write_networks_and_index(
     index_config: IndexConfig,
     seed: int,
     queries_source: str,
-) -> dict[str, Any]:
+) -> tuple[CatalogSpec, dict[str, ModelSpec], IndexSpec]:
     """Export both networks, build the index with ef tuned on ``queries``, write the catalog,
-    and return the manifest body they describe: the part every artifact (trained or
+    and return the manifest sections they describe: the part every artifact (trained or
     synthetic) shares."""
     tower, ranker = networks
     tower_specs = export_user_tower(tower, folder / artifact.USER_TOWER)
@@ -157,15 +170,12 @@ def write_networks_and_index(
         built.k,
         built.recall,
     )
-    body = write_catalog(folder, arrays)
-    body.update(
-        models={
-            "user_tower": _model_entry(artifact.USER_TOWER, tower_specs),
-            "ranker": _model_entry(artifact.RANKER, ranker_specs),
-        },
-        index=index_entry(built, index_config, int(arrays.item_vectors.shape[1]), queries_source),
-    )
-    return body
+    models = {
+        "user_tower": ModelSpec(artifact.USER_TOWER, *tower_specs),
+        "ranker": ModelSpec(artifact.RANKER, *ranker_specs),
+    }
+    index = index_entry(built, index_config, int(arrays.item_vectors.shape[1]), queries_source)
+    return write_catalog(folder, arrays), models, index
 
 
 def _check_parity(
@@ -254,7 +264,7 @@ def build_artifact(
             list(data.titles),
             table_attributes(data.schema.item, data.items),
         )
-        body = write_networks_and_index(
+        parts = write_networks_and_index(
             folder,
             (candidate_model, ranker),
             arrays,
@@ -263,17 +273,13 @@ def build_artifact(
             config.seed,
             "validation user vectors",
         )
-        body.update(
-            features=data.schema.to_dict(),
-            config=config.to_dict(),
-            metrics=metrics,
-        )
-        bundle.finalize(folder, body)
+        description = describe(parts, data.schema, config.to_dict(), metrics)
+        bundle.finalize(folder, description)
         parity = _check_parity(folder, data, candidate_model, ranker, valid)
         log.info("ONNX parity with torch: %s", parity)
         bundle.save_json(
             folder, readiness.READINESS, _readiness_sample(folder, data, valid, vectors)
         )
-        bundle.finalize(folder, {**body, "readiness": readiness.manifest_entry()})
+        bundle.finalize(folder, replace(description, readiness=readiness.manifest_entry()))
         Recommender.load(folder)
         return bundle.publish(folder, out)

@@ -24,6 +24,7 @@ import numpy as np
 
 from export import staging_safety
 from ytrec_infer import artifact, versions
+from ytrec_infer.manifest import ArtifactDescription
 from ytrec_infer.manifest_integrity import with_digest
 
 KEEP_VERSIONS = 3
@@ -74,19 +75,21 @@ def save_json(folder: Path, name: str, value: Any) -> None:
     (folder / name).write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
 
 
-def finalize(folder: Path, body: dict[str, Any]) -> dict[str, Any]:
-    """Checksum every file in ``folder`` into ``body['files']`` and write the manifest last."""
+def finalize(folder: Path, description: ArtifactDescription) -> dict[str, Any]:
+    """Checksum every file in ``folder`` into the manifest's ``files`` and write the manifest
+    (``description`` with the format and the file list) last."""
     files = {}
     for path in sorted(folder.iterdir()):
         if path.name == artifact.MANIFEST:
             continue
         _fsync(path)
-        files[path.name] = {"size": path.stat().st_size, "sha256": artifact.sha256_file(path)}
+        entry = artifact.FileEntry(path.stat().st_size, artifact.sha256_file(path))
+        files[path.name] = entry.to_dict()
     manifest = with_digest(
         {
             "format": artifact.FORMAT_NAME,
             "format_version": artifact.FORMAT_VERSION,
-            **body,
+            **description.to_dict(),
             "files": files,
         }
     )

@@ -12,6 +12,7 @@ from export import bundle
 from trainers.data import ItemTable
 from ytrec_infer.feature_schema import LearnedFeature
 from ytrec_infer.item_attributes import AttributeColumn, file_name
+from ytrec_infer.manifest import AttributeFiles
 
 
 def _number(cell: str) -> float:
@@ -60,13 +61,13 @@ def table_attributes(
 
 def write_item_attributes(
     folder: Path, columns: Mapping[str, AttributeColumn]
-) -> dict[str, dict[str, str]]:
+) -> dict[str, AttributeFiles]:
     """Save the arrays into ``folder``; the manifest's ``catalog.item_attributes``."""
-    entries: dict[str, dict[str, str]] = {}
+    entries: dict[str, AttributeFiles] = {}
     for position, (name, column) in enumerate(columns.items()):
-        entry = {"kind": column.kind}
+        files = {}
         for part, array in column.arrays().items():
-            entry[part] = file_name(position, part)
-            bundle.save_array(folder, entry[part], array)
-        entries[name] = entry
+            files[part] = file_name(position, part)
+            bundle.save_array(folder, files[part], array)
+        entries[name] = AttributeFiles(column.kind, files)
     return entries

@@ -17,7 +17,7 @@ from export.serving_ranker import ServingRanker
 from export.serving_tower import ServingTower
 from trainers.models import CandidateModel, Ranker
 from ytrec_infer import network_inputs as names
-from ytrec_infer.artifact import TensorSpec
+from ytrec_infer.manifest import TensorSpec
 
 MAX_IR_VERSION = 10
 _DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT64: "int64"}

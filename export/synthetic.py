@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from export import bundle
-from export.artifact_builder import CatalogArrays, write_networks_and_index
+from export.artifact_builder import CatalogArrays, describe, write_networks_and_index
 from export.item_attributes import csr
 from trainers.config import CandidateConfig, IndexConfig, RankerConfig
 from trainers.models import CandidateModel, Ranker
@@ -29,6 +29,7 @@ from ytrec_infer import network_inputs as names
 from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
 from ytrec_infer.features import encode_user
 from ytrec_infer.item_attributes import AttributeColumn
+from ytrec_infer.manifest import SyntheticSpec
 from ytrec_infer.network_inputs import request_feeds
 from ytrec_infer.synthetic import (
     GENDERS,
@@ -196,16 +197,17 @@ def build(
             catalog.titles(),
             synthetic_attributes(catalog),
         )
-        body = write_networks_and_index(
+        parts = write_networks_and_index(
             folder, (tower, ranker), arrays, queries, index_config, seed, "held-out synthetic users"
         )
-        body.update(
-            features=schema.to_dict(),
-            config={"seed": seed, "synthetic": True, "index": vars(index_config)},
-            metrics={},
-            synthetic={"num_items": num_items, "seed": seed, "generator": "ytrec_infer.synthetic"},
+        description = describe(
+            parts,
+            schema,
+            {"seed": seed, "synthetic": True, "index": vars(index_config)},
+            {},
+            SyntheticSpec(num_items, seed, "ytrec_infer.synthetic"),
         )
-        bundle.finalize(folder, body)
+        bundle.finalize(folder, description)
         worst = _check_parity(folder, tower, ranker, histories, users)
         log.info("synthetic artifact: ONNX parity with torch %.2e", worst)
         return bundle.publish(folder, out)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from export.index_layout import cluster_layout, locality_order, reorder_index
-from ytrec_infer.artifact import IndexSpec
+from ytrec_infer.manifest import IndexSpec
 from ytrec_infer.hnsw_header import check_header, read_labels
 
 COUNT, DIM, M = 6000, 16, 8

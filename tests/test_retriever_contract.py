@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from ytrec_infer.artifact import IndexSpec
+from ytrec_infer.manifest import IndexSpec
 from ytrec_infer.retrieval import ExactRetriever, HnswRetriever, NumpyRetriever, Retriever
 
 NO_CUDA = "CUDAExecutionProvider" not in ort.get_available_providers()

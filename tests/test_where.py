@@ -7,6 +7,7 @@ synthetic catalog) for recall >= 0.95 of that exact top k.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +146,7 @@ def test_damaged_attribute_arrays_are_refused(artifact_dir: Path) -> None:
     assert genres.codes is not None
     bad = dict(rec.manifest.item_attributes)
     with pytest.raises(ArtifactError, match="does not match an item feature"):
-        ItemAttributes.load({"genres": {**bad["genres"], "kind": "numeric"}}, rec.schema.item,
+        ItemAttributes.load({"genres": replace(bad["genres"], kind="numeric")}, rec.schema.item,
                             rec.num_items, rec.manifest.root)
     with pytest.raises(ArtifactError, match="rows for"):
         ItemAttributes.load(bad, rec.schema.item, rec.num_items + 1, rec.manifest.root)

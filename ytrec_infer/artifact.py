@@ -13,12 +13,21 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ytrec_infer.errors import ArtifactError
-from ytrec_infer.item_attributes import manifest_entries
+from ytrec_infer.feature_schema import FeatureSchema
+from ytrec_infer.manifest import (
+    ArtifactDescription,
+    AttributeFiles,
+    CatalogSpec,
+    IndexSpec,
+    ModelSpec,
+)
+from ytrec_infer.manifest_fields import MANIFEST as MANIFEST
+from ytrec_infer.manifest_fields import require
 from ytrec_infer.manifest_integrity import (
     bounded_int,
     check_feature_fills,
@@ -28,7 +37,6 @@ from ytrec_infer.safe_load import artifact_errors, read_json
 
 FORMAT_NAME = "ytrec-artifact"
 FORMAT_VERSION = "2.0"
-MANIFEST = "manifest.json"
 
 USER_TOWER = "user_tower.onnx"
 RANKER = "ranker.onnx"
@@ -56,84 +64,55 @@ def sha256_file(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class TensorSpec:
-    """Name, element type and shape of one model input or output (str dims are dynamic)."""
-
-    name: str
-    dtype: str
-    shape: tuple[int | str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One ONNX network of the artifact and the tensors it exchanges."""
-
-    file: str
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    """The hnswlib index: its parameters are recorded because the file does not keep ``ef``."""
-
-    file: str
-    space: str
-    dim: int
-    num_elements: int
-    M: int
-    ef_construction: int
-    ef_search: int
-
-
-@dataclass(frozen=True)
 class Manifest:
-    """A verified manifest: typed views of the parts the runtime needs, plus the raw JSON."""
+    """A verified manifest: its typed :class:`~ytrec_infer.manifest.ArtifactDescription`, the
+    checked file list, and the raw JSON (for display only)."""
 
     root: Path
     raw: Mapping[str, Any]
-    num_items: int
-    models: Mapping[str, ModelSpec]
-    index: IndexSpec
-    features: Mapping[str, Any]
-    item_attributes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    """Per filterable item feature, its kind and array files (optional, see
-    :mod:`ytrec_infer.item_attributes`)."""
+    description: ArtifactDescription
+    files: Mapping[str, FileEntry]
+
+    @property
+    def num_items(self) -> int:
+        return self.description.catalog.num_items
+
+    @property
+    def catalog(self) -> CatalogSpec:
+        return self.description.catalog
+
+    @property
+    def models(self) -> Mapping[str, ModelSpec]:
+        return self.description.models
+
+    @property
+    def index(self) -> IndexSpec:
+        return self.description.index
+
+    @property
+    def features(self) -> FeatureSchema:
+        return self.description.features
+
+    @property
+    def item_attributes(self) -> Mapping[str, AttributeFiles]:
+        """Per filterable item feature, its kind and array files (optional, see
+        :mod:`ytrec_infer.item_attributes`)."""
+        return self.description.catalog.item_attributes
 
     def path(self, name: str) -> Path:
         """Absolute path of a listed file."""
         return self.root / name
 
 
-def _require(
-    mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str
-) -> Any:
-    if not isinstance(mapping, Mapping) or key not in mapping:
-        raise ArtifactError(MANIFEST, f"missing '{where}{key}'")
-    value = mapping[key]
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise ArtifactError(MANIFEST, f"'{where}{key}' has the wrong type ({type(value).__name__})")
-    return value
+@dataclass(frozen=True)
+class FileEntry:
+    """Size and sha256 of one listed file."""
 
+    size: int
+    sha256: str
 
-def _tensor_specs(items: Any, where: str) -> tuple[TensorSpec, ...]:
-    if not isinstance(items, list) or not items:
-        raise ArtifactError(MANIFEST, f"'{where}' must be a non-empty list")
-    specs = []
-    for i, item in enumerate(items):
-        at = f"{where}[{i}]."
-        shape = _require(item, "shape", list, at)
-        if not all(isinstance(d, (int, str)) and not isinstance(d, bool) for d in shape):
-            raise ArtifactError(MANIFEST, f"'{at}shape' must hold ints and names")
-        specs.append(
-            TensorSpec(
-                _require(item, "name", str, at), _require(item, "dtype", str, at), tuple(shape)
-            )
-        )
-    return tuple(specs)
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "sha256": self.sha256}
 
 
 def _check_version(version: str, root: Path) -> tuple[int, int]:
@@ -160,10 +139,11 @@ def _check_version(version: str, root: Path) -> tuple[int, int]:
     return major, minor
 
 
-def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
+def _verify_files(root: Path, files: Mapping[str, Any]) -> dict[str, FileEntry]:
     """Every listed file is a regular file inside ``root`` with the recorded size and sha256,
     and ``root`` holds nothing else: an artifact is exactly what its manifest says."""
     resolved_root = root.resolve()
+    entries = {}
     for name, entry in files.items():
         if (
             not isinstance(name, str)
@@ -181,8 +161,8 @@ def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
             raise ArtifactError(path, "is listed in the manifest but missing")
         if path.resolve().parent != resolved_root:
             raise ArtifactError(path, "resolves outside the artifact folder")
-        size = _require(entry, "size", int, f"files.{name}.")
-        expected = _require(entry, "sha256", str, f"files.{name}.")
+        size = require(entry, "size", int, f"files.{name}.")
+        expected = require(entry, "sha256", str, f"files.{name}.")
         actual_size = path.stat().st_size
         if actual_size != size:
             raise ArtifactError(
@@ -192,9 +172,11 @@ def _verify_files(root: Path, files: Mapping[str, Any]) -> None:
             raise ArtifactError(
                 path, "sha256 does not match the manifest: the file is corrupted or was modified"
             )
+        entries[name] = FileEntry(size, expected)
     extra = sorted(p.name for p in root.iterdir() if p.name != MANIFEST and p.name not in files)
     if extra:
         raise ArtifactError(root, f"files not listed in the manifest: {', '.join(extra)}")
+    return entries
 
 
 def _check_index_bounds(index: IndexSpec, path: Path) -> None:
@@ -224,51 +206,24 @@ def _read_manifest(root: Path) -> Manifest:
     raw = read_json(manifest_path)
     if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
         raise ArtifactError(manifest_path, f"is not a {FORMAT_NAME} manifest")
-    version = _check_version(_require(raw, "format_version", str, ""), root)
+    version = _check_version(require(raw, "format_version", str, ""), root)
     check_manifest_digest(raw, version, manifest_path)
-    files = _require(raw, "files", dict, "")
-    _verify_files(root, files)
-
-    catalog = _require(raw, "catalog", dict, "")
-    num_items = _require(catalog, "num_items", int, "catalog.")
-    bounded_int(num_items, 0, MAX_ITEMS, "catalog.num_items", manifest_path)
-    for key in ("item_ids", "titles", "popularity", "item_vectors"):
-        if _require(catalog, key, str, "catalog.") not in files:
-            raise ArtifactError(manifest_path, f"catalog.{key} names a file that is not listed")
-    attributes = manifest_entries(catalog, files, manifest_path)
-
-    models = {}
-    for name, spec in _require(raw, "models", dict, "").items():
-        file = _require(spec, "file", str, f"models.{name}.")
-        if file not in files:
-            raise ArtifactError(manifest_path, f"models.{name}.file {file!r} is not listed")
-        models[name] = ModelSpec(
-            file,
-            _tensor_specs(spec.get("inputs"), f"models.{name}.inputs"),
-            _tensor_specs(spec.get("outputs"), f"models.{name}.outputs"),
-        )
-    for required in ("user_tower", "ranker"):
-        if required not in models:
-            raise ArtifactError(manifest_path, f"models.{required} is missing")
-
-    idx = _require(raw, "index", dict, "")
-    index = IndexSpec(
-        file=_require(idx, "file", str, "index."),
-        space=_require(idx, "space", str, "index."),
-        dim=_require(idx, "dim", int, "index."),
-        num_elements=_require(idx, "num_elements", int, "index."),
-        M=_require(idx, "M", int, "index."),
-        ef_construction=_require(idx, "ef_construction", int, "index."),
-        ef_search=_require(idx, "ef_search", int, "index."),
-    )
-    if index.file not in files:
-        raise ArtifactError(manifest_path, f"index.file {index.file!r} is not listed")
+    files = _verify_files(root, require(raw, "files", dict, ""))
+    check_feature_fills(require(raw, "features", dict, ""), manifest_path)
+    try:
+        description = ArtifactDescription.from_dict(raw)
+    except ArtifactError as exc:
+        raise ArtifactError(manifest_path, exc.reason) from None
+    bounded_int(description.catalog.num_items, 0, MAX_ITEMS, "catalog.num_items", manifest_path)
+    for where, name in description.referenced_files().items():
+        if name not in files:
+            raise ArtifactError(manifest_path, f"{where} {name!r} names a file that is not listed")
+    index = description.index
     _check_index_bounds(index, manifest_path)
-    if index.num_elements != num_items:
+    if index.num_elements != description.catalog.num_items:
         raise ArtifactError(
             manifest_path,
-            f"index.num_elements {index.num_elements} != catalog.num_items {num_items}",
+            f"index.num_elements {index.num_elements} != catalog.num_items "
+            f"{description.catalog.num_items}",
         )
-    features = _require(raw, "features", dict, "")
-    check_feature_fills(features, manifest_path)
-    return Manifest(root, raw, num_items, models, index, features, attributes)
+    return Manifest(root, raw, description, files)

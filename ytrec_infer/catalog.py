@@ -50,27 +50,23 @@ class Catalog:
     @classmethod
     def load(cls, manifest: Manifest) -> Catalog:
         """Read and cross-check the catalog files of a verified manifest."""
-        spec = manifest.raw["catalog"]
-        n = manifest.num_items
-        ids = read_npy(manifest.path(spec["item_ids"]), "int64|unicode", 1)
-        popularity = read_npy(manifest.path(spec["popularity"]), "int64", 1)
-        titles_path = manifest.path(spec["titles"])
+        spec = manifest.catalog
+        n = spec.num_items
+        ids = read_npy(manifest.path(spec.item_ids), "int64|unicode", 1)
+        popularity = read_npy(manifest.path(spec.popularity), "int64", 1)
+        titles_path = manifest.path(spec.titles)
         titles = read_json(titles_path)
         if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
             raise ArtifactError(titles_path, "must be a JSON list of strings")
         for name, size in (
-            ("item_ids", len(ids)),
-            ("popularity", len(popularity)),
-            ("titles", len(titles)),
+            (spec.item_ids, len(ids)),
+            (spec.popularity, len(popularity)),
+            (spec.titles, len(titles)),
         ):
             if size != n:
-                raise ArtifactError(
-                    manifest.path(spec[name]), f"has {size} rows, manifest says {n} items"
-                )
+                raise ArtifactError(manifest.path(name), f"has {size} rows, manifest says {n} items")
         if n and not np.all(ids[1:] > ids[:-1]):
-            raise ArtifactError(
-                manifest.path(spec["item_ids"]), "item ids must be sorted and unique"
-            )
+            raise ArtifactError(manifest.path(spec.item_ids), "item ids must be sorted and unique")
         return cls(ids, tuple(titles), popularity)
 
     def __len__(self) -> int:

@@ -177,16 +177,18 @@ def info(artifact: str) -> None:
     """Verify an artifact and print its manifest summary as JSON ("path" is the folder that was
     loaded: for a root of published versions, its newest version)."""
     rec = _load(artifact)
-    raw = rec.manifest.raw
+    described = rec.manifest.description
     summary = {
-        key: raw[key]
-        for key in ("format_version", "created", "producer", "index", "metrics")
-        if key in raw
-    }
-    summary["path"] = str(rec.manifest.root)
-    summary["num_items"] = rec.num_items
-    summary["models"] = {
-        name: [t["name"] for t in spec["inputs"]] for name, spec in raw["models"].items()
+        "format_version": rec.manifest.raw["format_version"],
+        "created": described.created,
+        "producer": dict(described.producer),
+        "index": described.index.to_dict(),
+        "metrics": dict(described.metrics),
+        "path": str(rec.manifest.root),
+        "num_items": rec.num_items,
+        "models": {
+            name: [t.name for t in spec.inputs] for name, spec in described.models.items()
+        },
     }
     click.echo(json.dumps(summary, indent=2))
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ytrec_infer.artifact import IndexSpec
+from ytrec_infer.manifest import IndexSpec
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.safe_load import read_into
 

@@ -27,15 +27,9 @@ import numpy as np
 
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.feature_schema import LearnedFeature
+from ytrec_infer.manifest import ATTRIBUTE_PARTS, AttributeFiles
 from ytrec_infer.safe_load import read_npy
 
-KINDS_FILES: Mapping[str, tuple[str, ...]] = {
-    "categorical": ("codes",),
-    "multi_categorical": ("offsets", "codes"),
-    "numeric": ("values",),
-}
-"""The arrays each kind of attribute is stored as (the keys of its manifest entry besides
-``kind``)."""
 DTYPES = {"codes": "int32", "offsets": "int64", "values": "float32"}
 RANGE_KEYS = ("min", "max")
 
@@ -53,37 +47,13 @@ class AttributeColumn:
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays this kind is stored as, by their manifest key."""
         out = {"codes": self.codes, "offsets": self.offsets, "values": self.values}
-        return {key: array for key in KINDS_FILES[self.kind] if (array := out[key]) is not None}
+        return {key: array for key in ATTRIBUTE_PARTS[self.kind] if (array := out[key]) is not None}
 
 
 def file_name(position: int, part: str) -> str:
     """The artifact file of one array of the ``position``-th item feature (plain names only,
     whatever characters the feature's name holds)."""
     return f"item_attribute_{position:02d}_{part}.npy"
-
-
-def manifest_entries(
-    catalog: Mapping[str, Any], files: Mapping[str, Any], path: Path
-) -> dict[str, dict[str, str]]:
-    """The manifest's optional ``catalog.item_attributes`` (absent: no filterable attributes),
-    checked: per attribute a known ``kind`` and the listed files of its arrays."""
-    entries = catalog.get("item_attributes", {})
-    if not isinstance(entries, Mapping):
-        raise ArtifactError(path, "catalog.item_attributes must be an object")
-    out = {}
-    for name, entry in entries.items():
-        kind = entry.get("kind") if isinstance(entry, Mapping) else None
-        if not isinstance(kind, str) or kind not in KINDS_FILES:
-            raise ArtifactError(
-                path, f"catalog.item_attributes.{name}.kind must be one of {list(KINDS_FILES)}"
-            )
-        for key in KINDS_FILES[kind]:
-            if not isinstance(entry.get(key), str) or entry[key] not in files:
-                raise ArtifactError(
-                    path, f"catalog.item_attributes.{name}.{key} names a file that is not listed"
-                )
-        out[str(name)] = {key: str(entry[key]) for key in ("kind", *KINDS_FILES[kind])}
-    return out
 
 
 def _require_array(column: AttributeColumn, key: str) -> np.ndarray:
@@ -114,7 +84,7 @@ class ItemAttributes:
     @classmethod
     def load(
         cls,
-        entries: Mapping[str, Mapping[str, str]],
+        entries: Mapping[str, AttributeFiles],
         features: Sequence[LearnedFeature],
         num_items: int,
         root: Path,
@@ -126,17 +96,18 @@ class ItemAttributes:
         columns: dict[str, AttributeColumn] = {}
         for name, entry in entries.items():
             feature = by_name.get(name)
-            if feature is None or entry.get("kind") != feature.spec.kind:
+            if feature is None or entry.kind != feature.spec.kind:
                 raise ArtifactError(
                     root / "manifest.json",
                     f"catalog.item_attributes.{name} does not match an item feature of its kind",
                 )
             arrays = {
-                key: read_npy(root / entry[key], DTYPES[key], 1)
-                for key in KINDS_FILES[feature.spec.kind]
+                key: read_npy(root / entry.files[key], DTYPES[key], 1)
+                for key in ATTRIBUTE_PARTS[feature.spec.kind]
             }
             column = AttributeColumn(feature.spec.kind, **arrays)
-            _check_column(column, feature, num_items, root / entry[KINDS_FILES[column.kind][0]])
+            first = entry.files[ATTRIBUTE_PARTS[column.kind][0]]
+            _check_column(column, feature, num_items, root / first)
             columns[name] = column
         return cls(num_items, {n: by_name[n] for n in columns}, columns)
 

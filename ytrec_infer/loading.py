@@ -123,7 +123,7 @@ class LoadedParts:
 def _item_vectors(manifest: Manifest) -> np.ndarray:
     """The item vectors read into memory (a memory map of a file replaced on disk while serving
     faults the process), their shape and the index's copy of them checked."""
-    vectors_path = manifest.path(manifest.raw["catalog"]["item_vectors"])
+    vectors_path = manifest.path(manifest.catalog.item_vectors)
     item_vectors = read_npy(vectors_path, "float32", 2)
     if item_vectors.shape != (manifest.num_items, manifest.index.dim):
         raise ArtifactError(
@@ -145,12 +145,7 @@ def _load_parts(
     path: Path, options: LoadOptions, device: Device, providers: Sequence[str]
 ) -> LoadedParts:
     manifest = read_manifest(path)
-    try:
-        schema = FeatureSchema.from_dict(manifest.features)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ArtifactError(
-            manifest.root / "manifest.json", f"malformed 'features' ({exc!r})"
-        ) from None
+    schema = manifest.features
     catalog = Catalog.load(manifest)
     models = {}
     for name in ("user_tower", "ranker"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from ytrec_infer.artifact import ModelSpec
+from ytrec_infer.manifest import ModelSpec
 from ytrec_infer.errors import ArtifactError
 from ytrec_infer.onnx_ops import check_model_bytes
 from ytrec_infer.safe_load import read_bytes

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ytrec_infer.artifact import MANIFEST
 from ytrec_infer.errors import ArtifactError
+from ytrec_infer.manifest import ReadinessSpec
 from ytrec_infer.safe_load import read_json
 
 if TYPE_CHECKING:
@@ -40,9 +40,6 @@ MIN_OVERLAP = 0.8
 NEAREST = 10
 MAX_SAMPLE_ITEMS = 1000
 """At most this many stored candidates and nearest items (the exporter stores 100 and 10)."""
-BOUNDS = {"rtol": (0.0, 0.01), "atol": (0.0, 0.01), "min_overlap": (0.5, 1.0)}
-"""What a manifest may set: loose enough for another provider's rounding and an approximate
-index, tight enough that the replay still tells a damaged network or index apart."""
 
 
 def make_sample(
@@ -67,9 +64,9 @@ def make_sample(
     }
 
 
-def manifest_entry() -> dict[str, Any]:
+def manifest_entry() -> ReadinessSpec:
     """The manifest's ``readiness`` section: the sample file and the documented tolerances."""
-    return {"file": READINESS, "rtol": RTOL, "atol": ATOL, "min_overlap": MIN_OVERLAP}
+    return ReadinessSpec(READINESS, RTOL, ATOL, MIN_OVERLAP)
 
 
 def _finite(name: str, values: np.ndarray, where: Any) -> None:
@@ -96,28 +93,15 @@ def _close(name: str, actual: np.ndarray, expected: np.ndarray, spec: Mapping[st
 
 
 def _sample_spec(rec: Recommender) -> dict[str, Any] | None:
-    """The readiness section of the manifest with the sample loaded, or None when there is none
-    (format 1.0, synthetic artifacts, an export's first load): those get the finiteness replay.
-    A section that is there must name its sample, with tolerances within :data:`BOUNDS`, so
-    ``null`` or a zero ``min_overlap`` cannot switch the replay off."""
-    if "readiness" not in rec.manifest.raw:
+    """The manifest's readiness section (checked by
+    :meth:`~ytrec_infer.manifest.ReadinessSpec.from_dict`) with the sample loaded, or None when
+    there is none (synthetic artifacts, an export's first load): those get the finiteness
+    replay."""
+    entry = rec.manifest.description.readiness
+    if entry is None:
         return None
-    entry = rec.manifest.raw["readiness"]
-    manifest_path = rec.manifest.root / MANIFEST
-    if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-        raise ArtifactError(manifest_path, "'readiness' must name its sample file")
-    for key, (low, high) in BOUNDS.items():
-        value = entry.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ArtifactError(manifest_path, f"'readiness.{key}' must be a number")
-        if not low <= value <= high:
-            raise ArtifactError(
-                manifest_path, f"'readiness.{key}' is {value}, outside [{low}, {high}]"
-            )
-    if entry["file"] not in rec.manifest.raw["files"]:
-        raise ArtifactError(manifest_path, f"readiness.file {entry['file']!r} is not listed")
-    path = rec.manifest.path(entry["file"])
-    return {**entry, "path": path, "sample": read_json(path)}
+    path = rec.manifest.path(entry.file)
+    return {**entry.to_dict(), "path": path, "sample": read_json(path)}
 
 
 def _replay(rec: Recommender, spec: dict[str, Any]) -> None:

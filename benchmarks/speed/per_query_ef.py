@@ -17,7 +17,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from ytrec_infer.artifact import IndexSpec
+from ytrec_infer.manifest import IndexSpec
 from ytrec_infer.retrieval import HnswRetriever
 from ytrec_infer.retrieval.protocol import drop_excluded
 

@@ -236,7 +236,7 @@ def run_catalog(name: str, work: Path, requests: int, seed: int) -> dict[str, An
         "catalog": name,
         "num_items": rec.num_items,
         "artifact": str(artifact),
-        "index": {k: v for k, v in rec.manifest.raw["index"].items() if k != "file"},
+        "index": {k: v for k, v in rec.manifest.index.to_dict().items() if k != "file"},
         "load_seconds_in_suite": load_seconds,
         "comparison": compare(rec, model, requests, seed),
     }

@@ -46,8 +46,7 @@ def peak_memory_mb() -> float | None:
 
 def files_mb(rec: Recommender) -> float:
     """Total size in MB of the artifact's files, as listed in its manifest."""
-    files = rec.manifest.raw["files"]
-    return sum(int(entry["size"]) for entry in files.values()) / (1024 * 1024)
+    return sum(entry.size for entry in rec.manifest.files.values()) / (1024 * 1024)
 
 
 def environment() -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from ytrec_infer.artifact import IndexSpec
+from ytrec_infer.manifest import IndexSpec
 from ytrec_infer.errors import ArtifactError, StageOutputError
 from ytrec_infer.hnsw_header import check_header
 from ytrec_infer.retrieval.protocol import (
