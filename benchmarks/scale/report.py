@@ -57,6 +57,13 @@ def _network(run: dict[str, Any], phase: str) -> str:
     return f"{_seconds(run['phases'][phase]['seconds'])} ({network['epochs']} ep)"
 
 
+def _rate(network: dict[str, Any]) -> str:
+    """Examples/s over the network's phase, and of its training steps alone when recorded."""
+    train = network.get("train_examples_per_second")
+    whole = f"{network['examples_per_second']:,}"
+    return f"{whole} ({train:,} train)" if train else whole
+
+
 def _metric(run: dict[str, Any], key: str) -> str:
     value = run["metrics"].get(key)
     return "" if value is None else f"{value:.4f}"
@@ -81,7 +88,7 @@ def table(payload: dict[str, Any]) -> str:
                 _seconds(phases["ingest"]["seconds"]),
                 _seconds(phases["encoding"]["seconds"]),
                 _network(run, "candidate_generator"),
-                f"{run['networks']['candidate_generator']['examples_per_second']:,}",
+                _rate(run["networks"]["candidate_generator"]),
                 _seconds(phases["ranker_lists"]["seconds"]),
                 _network(run, "ranker"),
                 _seconds(phases["export"]["seconds"]),

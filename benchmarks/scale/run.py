@@ -67,19 +67,25 @@ def timed_child(args: list[str], log: Path, threads: int) -> dict[str, float]:
 
 
 def ensure_log(folder: Path, rows: int, users: int | None, items: int | None,
-               seed: int, threads: int) -> dict[str, Any]:
+               seed: int, threads: int, log_format: str = "parquet") -> dict[str, Any]:
     """The log of this size in ``folder``, written in a fresh process unless already there
-    with the same spec; returns its ``spec.json`` plus the generation's cost."""
+    with the same spec (and ``log.csv`` for ``log_format="csv"``); returns its ``spec.json``
+    plus the generation's cost."""
     from dataclasses import asdict
 
     wanted = asdict(spec_for(rows, seed, users, items))
     spec_file = folder / "spec.json"
-    if spec_file.exists() and json.loads(spec_file.read_text())["spec"] == wanted:
+    if (
+        spec_file.exists()
+        and json.loads(spec_file.read_text())["spec"] == wanted
+        and (folder / f"log.{log_format}").exists()
+    ):
         return dict(json.loads(spec_file.read_text()))
     folder.mkdir(parents=True, exist_ok=True)
     command = ["benchmarks.scale.generator", "--rows", str(rows), "--out", str(folder),
                "--seed", str(seed)]
     command += ["--users", str(wanted["users"]), "--items", str(wanted["items"])]
+    command += ["--csv"] if log_format == "csv" else []
     cost = timed_child(command, folder / "generate.log", threads)
     written = dict(json.loads(spec_file.read_text()))
     written["generator_peak_rss_mb"] = cost["peak_rss_mb"]
@@ -106,12 +112,13 @@ def run_size(args: argparse.Namespace, rows: int) -> dict[str, Any]:
     folder = args.data_dir / f"rows-{rows}-seed-{args.seed}"
     if args.users is not None or args.items is not None:
         folder = folder.with_name(f"{folder.name}-{args.users}u-{args.items}i")
-    spec = ensure_log(folder, rows, args.users, args.items, args.seed, args.threads)
+    spec = ensure_log(folder, rows, args.users, args.items, args.seed, args.threads,
+                      args.format)
     artifact = folder / "artifact"
     subprocess.run(["rm", "-rf", str(artifact)], check=True)
     command = ["benchmarks.scale.job", "--log", str(folder), "--out", str(artifact),
                "--json", str(folder / "job.json"), "--preset", args.preset,
-               "--threads", str(args.threads)]
+               "--threads", str(args.threads), "--log-file", f"log.{args.format}"]
     for flag, value in (("--candidate-epochs", args.candidate_epochs),
                         ("--ranker-epochs", args.ranker_epochs)):
         if value is not None:
@@ -123,6 +130,7 @@ def run_size(args: argparse.Namespace, rows: int) -> dict[str, Any]:
         "commit": _commit(),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "rows_requested": rows,
+        "format": args.format,
         "rows": spec["rows_written"],
         "users": spec["spec"]["users"],
         "items": spec["spec"]["items"],
@@ -175,13 +183,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="train fewer epochs (the full count is then estimated)")
     parser.add_argument("--ranker-epochs", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch and OpenMP threads")
+    parser.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                        help="which log file the job reads")
     parser.add_argument("--data-dir", type=Path,
                         default=Path.home() / ".cache" / "ytrec" / "scale")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--keep-artifact", action="store_true")
     args = parser.parse_args(argv)
-    args.label = args.label or f"main@{_commit()}"
+    args.label = args.label or f"main@{_commit()}" + (" csv" if args.format == "csv" else "")
     for rows in args.rows:
         payload = record(args.results, run_size(args, rows))
         if args.readme.exists():
