@@ -73,7 +73,7 @@ def table(payload: dict[str, Any]) -> str:
     """The runs, then the growth rows, as Markdown."""
     lines = [
         "| label | rows | users / items | ingest | encoding | candidate gen. | ex/s | ranker lists"
-        " | ranker | export | index | total | est. full epochs | peak RSS | log columns"
+        " | ranker | export | index | total | est. full epochs | peak RSS | log columns (RSS /)"
         " | Recall@100 | NDCG@10 | load avg before / after |",
         "|" + "---|" * 18,
     ]
@@ -96,7 +96,7 @@ def table(payload: dict[str, Any]) -> str:
                 _seconds(run["total_seconds"]),
                 _seconds(estimate),
                 f"{run['peak_rss_mb'] / 1024:.2f} GB",
-                f"{run['log_column_mb']:.0f} MB",
+                f"{run['log_column_mb']:.0f} MB ({run['peak_rss_mb'] / run['log_column_mb']:.0f}x)",
                 _metric(run, "valid_recall@100"),
                 _metric(run, "valid_ndcg@10"),
                 f"{run['load_average_before'].split(',')[0]} / "
