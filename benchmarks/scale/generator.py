@@ -18,10 +18,11 @@ What is planted (so that a model has something to find, and a test can check it 
   a (user, item) pair occurs once, timestamps increase per user and the file is in time order.
 
 It writes ``log.parquet`` (and ``log.csv`` with ``csv=True``), ``items.csv``, ``users.csv``,
-``features.json`` (the feature schema of ``trainers/synthetic_log.py``, which the pipeline
-accepts: ``ytrec train --data log.parquet --items items.csv --users users.csv --features
-features.json``), ``truth.npz`` (the planted clusters, for checks; training never reads it)
-and ``spec.json`` (the parameters, the row count and the seconds it took).
+``features.json`` (:data:`SCHEMA`: the user and item features of the example log of
+``trainers/synthetic_log.py``; ``ytrec train --data log.parquet --items items.csv --users
+users.csv --features features.json`` takes them), ``truth.npz`` (the planted clusters, for
+checks; training never reads it) and ``spec.json`` (the parameters, the row count, the
+seconds it took and the in-memory size of the log's columns).
 """
 
 from __future__ import annotations
@@ -35,13 +36,29 @@ from typing import Any
 
 import numpy as np
 
-from trainers.synthetic_log import CATEGORIES, COUNTRIES, DEVICES, LANGUAGES, SCHEMA, TAGS
+from trainers.synthetic_log import CATEGORIES, COUNTRIES, DEVICES, LANGUAGES, TAGS
 
 _ALPHABET = np.frombuffer(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", dtype=np.uint8
 )
 _START = 1_700_000_000
 """Unix time of the first possible interaction (November 2023)."""
+
+SCHEMA = {
+    "user": [
+        {"name": "country", "kind": "categorical"},
+        {"name": "device", "kind": "categorical", "min_count": 5},
+    ],
+    "item": [
+        {"name": "language", "kind": "categorical", "networks": ["tower", "ranker"]},
+        {"name": "category", "kind": "categorical", "networks": ["tower", "ranker"]},
+        {"name": "tags", "kind": "multi_categorical", "min_count": 3},
+        {"name": "duration_seconds", "kind": "numeric", "transform": "log1p"},
+    ],
+}
+"""The feature schema written as ``features.json``: the columns this generator writes (kept
+here, not taken from the example log's schema, so that the benchmark's input stays the same
+while the example grows)."""
 
 SIZES = {
     1_000_000: (20_000, 10_000),
