@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ def test_unknown_kind_names_the_file_feature_and_problem(tmp_path: Path) -> None
     ("entry", "problem"),
     [
         ({"name": "plan", "kind": "numeric", "transform": "cube"}, "transform 'cube'"),
-        ({"name": "tags", "kind": "multi_categorical"}, "item features only"),
+        ({"name": "tags", "kind": "multi_categorical", "prefix": 0}, "prefix must be a positive"),
         ({"name": "plan", "kind": "categorical", "networks": ["gpu"]}, "networks"),
         ({"name": "plan", "kind": "categorical", "min_count": 0}, "min_count"),
         ({"name": "plan", "kind": "categorical", "colour": "red"}, "unknown keys"),
@@ -40,6 +41,30 @@ def test_unknown_kind_names_the_file_feature_and_problem(tmp_path: Path) -> None
 def test_malformed_declarations_are_refused(tmp_path: Path, entry: dict, problem: str) -> None:
     with pytest.raises(SchemaError, match=problem):
         DeclaredSchema.from_file(_write(tmp_path, {"user": [entry]}))
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        (
+            {"context": [{"name": "hour", "kind": "numeric", "transform": "standardize"}]},
+            "context numeric features take transform 'powers' or 'log1p'",
+        ),
+        ({"context": [{"name": "seconds_since_last", "kind": "numeric"}]}, "built-in"),
+        (
+            {
+                "user": [{"name": "device", "kind": "categorical"}],
+                "context": [{"name": "device", "kind": "categorical"}],
+            },
+            "'device' is declared both as a user and as a context feature",
+        ),
+    ],
+)
+def test_malformed_context_declarations_are_refused(
+    tmp_path: Path, schema: dict, problem: str
+) -> None:
+    with pytest.raises(SchemaError, match=problem):
+        DeclaredSchema.from_file(_write(tmp_path, schema))
 
 
 def test_not_json_and_unknown_sections_are_refused(tmp_path: Path) -> None:
@@ -94,6 +119,57 @@ def test_request_fields_are_validated_against_the_schema() -> None:
         encode_user({"country": 3.5}, schema)
 
 
+def _with_context() -> FeatureSchema:
+    hour = LearnedFeature(FeatureSpec("hour", "context", "categorical"), vocabulary=("20", "21"))
+    load = LearnedFeature(FeatureSpec("load", "context", "numeric"), fill=2.0, scale=4.0)
+    return replace(_schema(), context=(hour, load))
+
+
+def test_context_fields_follow_the_user_fields_in_the_inputs() -> None:
+    schema = _with_context()
+    assert schema.context_fields == ("hour", "load", "seconds_since_last")
+    assert [f.name for f in schema.categorical] == ["country", "hour"]
+    assert schema.input_widths == (3, 3) and schema.cardinalities == (1, 4, 3)
+    encoded = encode_user({"country": "FR"}, schema, {"hour": "21", "load": 1.0})
+    np.testing.assert_array_equal(encoded.categorical, [0, 3, 2])
+    np.testing.assert_allclose(encoded.numeric, [0.0, 30.0 / 80.0, 0.25])
+    missing = encode_user(None, schema)
+    np.testing.assert_array_equal(missing.categorical, [0, 0, 0])
+    np.testing.assert_allclose(missing.numeric, [0.0, 30.0 / 80.0, 0.5])
+    assert encode_user(None, schema, {"seconds_since_last": 60}).seconds_since_last == 60.0
+    with pytest.raises(ValueError, match=r"unknown context fields \['country'\]; accepted: \['hour'"):
+        encode_user(None, schema, {"country": "FR"})
+    with pytest.raises(TypeError, match=r"context\['hour'\] must be a string"):
+        encode_user(None, schema, {"hour": 21})
+    with pytest.raises(TypeError, match=r"context\['load'\] must be a number"):
+        encode_user(None, schema, {"load": "high"})
+    with pytest.raises(TypeError, match="context must be a mapping"):
+        encode_user(None, schema, ["hour"])  # type: ignore[arg-type]
+
+
+def test_a_multi_valued_request_feature_is_a_multi_hot_block_of_user_numeric() -> None:
+    interests = LearnedFeature(
+        FeatureSpec("interests", "user", "multi_categorical", networks=("ranker",)),
+        vocabulary=("jazz", "live", "rock"),
+        rare_bucket=True,
+    )
+    schema = replace(_with_context(), user=(*_schema().user, interests))
+    assert [f.name for f in schema.numeric] == ["age", "interests", "load"]
+    assert schema.input_widths == (3, 7)
+    assert schema.columns("tower")[1] == (0, 1, 6) and schema.columns("ranker")[1] == tuple(range(7))
+    encoded = encode_user({"interests": ["rock", "jazz", "polka"]}, schema)
+    np.testing.assert_allclose(encoded.numeric, [0.0, 30.0 / 80.0, 1.0, 1.0, 0.0, 1.0, 0.5])
+    np.testing.assert_allclose(encode_user(None, schema).numeric[2:6], 0.0)
+    with pytest.raises(TypeError, match=r"user\['interests'\] must be a list of strings"):
+        encode_user({"interests": "rock"}, schema)
+    with pytest.raises(TypeError, match="got a int in it"):
+        encode_user({"interests": ["rock", 3]}, schema)
+    assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+
+
 def test_the_manifest_form_round_trips() -> None:
     schema = _schema()
     assert FeatureSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+    assert "context" not in schema.to_dict()
+    with_context = _with_context()
+    assert FeatureSchema.from_dict(json.loads(json.dumps(with_context.to_dict()))) == with_context

@@ -102,6 +102,29 @@ def test_cli_recommend_prints_titles(artifact_dir: Path) -> None:
     assert "Star Wars" in result.output and result.output.count("\n") >= 7
 
 
+def test_cli_recommend_takes_schema_fields_as_key_value_pairs(artifact_dir: Path) -> None:
+    runner = CliRunner()
+    args = ["recommend", str(artifact_dir), "--history", "50,172,181", "-k", "5", "--json"]
+    typed = runner.invoke(main, [*args, "--user", "age=25", "--user", "gender=F", "--age", "25"])
+    assert typed.exit_code == 2 and "age given both as a flag and with --user" in typed.output
+    both = runner.invoke(main, [*args, "--user", "age=25", "--gender", "F", "--user", "zip_code=94043"])
+    flags = runner.invoke(main, [*args, "--age", "25", "--gender", "F", "--zip-code", "94043"])
+    assert both.exit_code == 0, both.output
+    assert json.loads(both.output) == json.loads(flags.output)
+    plain = runner.invoke(main, args)
+    assert json.loads(both.output) != json.loads(plain.output)
+    unknown = runner.invoke(main, [*args, "--user", "country=DE"])
+    assert unknown.exit_code == 2
+    assert "'country' is not a user field" in unknown.output
+    assert "accepted: age, gender, occupation, zip_code, seconds_since_last" in unknown.output
+    numeric = runner.invoke(main, [*args, "--user", "age=old"])
+    assert numeric.exit_code == 2 and "--user age is numeric, got 'old'" in numeric.output
+    malformed = runner.invoke(main, [*args, "--context", "hour"])
+    assert malformed.exit_code == 2 and "expected KEY=VALUE" in malformed.output
+    no_context = runner.invoke(main, [*args, "--context", "hour=21"])
+    assert no_context.exit_code == 2 and "accepted: seconds_since_last" in no_context.output
+
+
 def test_cli_reports_bad_input_without_traceback(artifact_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     bad_ids = runner.invoke(main, ["recommend", str(artifact_dir), "--history", "50,abc"])
@@ -123,6 +146,7 @@ def test_cli_info_prints_the_verified_manifest(artifact_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["num_items"] == 1682 and summary["index"]["ef_search"] >= 100
+    assert summary["request_fields"]["context"] == ["seconds_since_last"]
     assert (
         "history" in summary["models"]["user_tower"] and "candidates" in summary["models"]["ranker"]
     )

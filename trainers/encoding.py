@@ -14,11 +14,13 @@ import numpy as np
 
 from trainers.data import Dataset, Interactions, ItemTable, Split, UserTable
 from trainers.feature_encoding import (
+    ContextColumns,
     item_columns,
+    learn_context,
     learn_features,
+    request_columns,
     resolve_schema,
     user_attributes,
-    user_columns,
 )
 from ytrec_infer.feature_declarations import DeclaredSchema
 from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
@@ -28,12 +30,15 @@ SECONDS_PER_DAY = 86400.0
 
 @dataclass(frozen=True)
 class Sequences:
-    """Per-user interaction sequences in time order, as item codes."""
+    """Per-user interaction sequences in time order, as item codes; ``starts`` is each
+    sequence's first row in its split part (interaction ``t`` of sequence ``s`` is row
+    ``starts[s] + t``, where the context columns of that interaction are)."""
 
     user_rows: np.ndarray
     items: tuple[np.ndarray, ...]
     timestamps: tuple[np.ndarray, ...]
     ratings: tuple[np.ndarray, ...]
+    starts: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,9 @@ class EncodedData:
     ``item_features`` [N, F] is the ranker's item table (the schema's ranker-side item
     features, then log popularity; its first ``match_width`` columns are multi-hot categories)
     and ``tower_item_features`` [N, Ft] the tower's; ``user_categorical`` / ``user_numeric``
-    are the networks' user inputs per user row (:func:`trainers.feature_encoding.user_columns`).
+    are the networks' user inputs per user row (:func:`trainers.feature_encoding.
+    request_columns`: the user features, then the context features' missing encoding), and
+    ``context`` the context inputs of each training interaction (:meth:`user_inputs`).
     """
 
     item_ids: np.ndarray
@@ -72,6 +79,16 @@ class EncodedData:
     train_end: float
     users: UserTable
     items: ItemTable
+    context: ContextColumns
+
+    def user_inputs(
+        self, user_rows: np.ndarray, interactions: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The networks' ``user_categorical`` and ``user_numeric`` for these user rows, with the
+        context of the given training interactions (rows of ``train``; None: no context)."""
+        return self.context.apply(
+            self.user_categorical[user_rows], self.user_numeric[user_rows], interactions
+        )
 
     def user_attributes(self, row: int) -> dict[str, object]:
         """The raw attributes of a user row, as a runtime ``user`` mapping."""
@@ -106,6 +123,7 @@ def _group(part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) -> Se
         items=tuple(codes[s:e] for s, e in zip(starts, ends, strict=False)),
         timestamps=tuple(part.timestamps[s:e] for s, e in zip(starts, ends, strict=False)),
         ratings=tuple(part.ratings[s:e] for s, e in zip(starts, ends, strict=False)),
+        starts=starts,
     )
 
 
@@ -152,6 +170,7 @@ def encode(
     user_features, item_features = learn_features(
         declared, dataset.users, dataset.items, training_users
     )
+    context_features = learn_context(declared, split.train)
     ranker_items, match_width, names = item_columns(
         _network_items(item_features, "ranker"), dataset.items, declared.source
     )
@@ -170,8 +189,9 @@ def encode(
         example_age_scale_days=max((train_end - train_start) / SECONDS_PER_DAY, 1.0),
         gap_fill_seconds=float(np.median(gaps)),
         gap_scale=float(max(np.log1p(np.percentile(gaps, 99) / 3600.0), 1.0)),
+        context=context_features,
     )
-    categorical, numeric = user_columns(user_features, dataset.users, declared.source)
+    categorical, numeric = request_columns(schema, dataset.users, declared.source)
     return EncodedData(
         item_ids=item_ids,
         titles=tuple(dataset.items.titles),
@@ -190,4 +210,5 @@ def encode(
         train_end=train_end,
         users=dataset.users,
         items=dataset.items,
+        context=ContextColumns.encode(context_features, split.train, declared.source),
     )

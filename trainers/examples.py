@@ -17,13 +17,15 @@ from ytrec_infer.features import pad_histories
 
 @dataclass(frozen=True)
 class NextItemExamples:
-    """Padded histories [E, L] with their user rows, targets and example ages (days)."""
+    """Padded histories [E, L] with their user rows, targets and example ages (days);
+    ``interactions`` [E] is the training row of each target (where its context is)."""
 
     history: np.ndarray
     user_rows: np.ndarray
     targets: np.ndarray
     example_age: np.ndarray
     seconds_since_last: np.ndarray
+    interactions: np.ndarray
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -33,7 +35,7 @@ def build_examples(
     data: EncodedData, positions: list[np.ndarray], max_history: int
 ) -> NextItemExamples:
     """Examples at the given positions (t >= 1) of each training sequence."""
-    histories, users, targets, ages, gaps = [], [], [], [], []
+    histories, users, targets, ages, gaps, rows = [], [], [], [], [], []
     for seq_index, chosen in enumerate(positions):
         items = data.train.items[seq_index]
         stamps = data.train.timestamps[seq_index]
@@ -43,12 +45,14 @@ def build_examples(
             targets.append(items[t])
             ages.append((data.train_end - stamps[t]) / SECONDS_PER_DAY)
             gaps.append(stamps[t] - stamps[t - 1])
+            rows.append(data.train.starts[seq_index] + t)
     return NextItemExamples(
         history=pad_histories(histories, max_history),
         user_rows=np.asarray(users, dtype=np.int64),
         targets=np.asarray(targets, dtype=np.int64),
         example_age=np.asarray(ages, dtype=np.float32),
         seconds_since_last=np.asarray(gaps, dtype=np.float32),
+        interactions=np.asarray(rows, dtype=np.int64),
     )
 
 

@@ -14,14 +14,16 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trainers.data import ItemTable, UserTable
+from trainers.data import Interactions, ItemTable, UserTable
 from ytrec_infer.errors import SchemaError
 from ytrec_infer.feature_declarations import DeclaredSchema, FeatureSpec
-from ytrec_infer.feature_schema import LearnedFeature
+from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
+from ytrec_infer.features import encode_user
 
 BUILT_IN_SCHEMAS = ("movielens",)
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -69,13 +71,18 @@ def _has_values(cells: Sequence[str] | None) -> bool:
     return cells is not None and any(cell.strip() for cell in cells)
 
 
-def _cells(spec: FeatureSpec, table: UserTable | ItemTable, source: str) -> tuple[str, ...]:
+Table = UserTable | ItemTable | Interactions
+"""Where a feature's column is: the user or item table, or the log (context features)."""
+
+
+def _cells(spec: FeatureSpec, table: Table, source: str) -> Sequence[str]:
     cells = table.column(spec.column)
     if cells is None:
         have = ", ".join(table.columns) or "no feature columns"
+        owner = "the log" if spec.side == "context" else f"the {spec.side} table"
         raise SchemaError(
             f"{source}: feature {spec.name!r}: column {spec.column!r} is not in "
-            f"{table.source or 'the ' + spec.side + ' table'} (it has {have})"
+            f"{table.source or owner} (it has {have})"
         )
     return cells
 
@@ -107,6 +114,19 @@ def _values(spec: FeatureSpec, feature: LearnedFeature, cell: str) -> list[str]:
     """The vocabulary keys of one cell (several for a multi-categorical feature)."""
     parts = cell.split(spec.separator) if spec.kind == "multi_categorical" else [cell]
     return [key for key in (feature.key(p) for p in parts) if key]
+
+
+def multi_hot(feature: LearnedFeature, cells: Sequence[str]) -> np.ndarray:
+    """[rows, width] float32: 1 where a row's cell holds a value (the rare bucket's column
+    first when there is one); one column set for a categorical feature, several for a
+    multi-categorical one, none for an empty or unseen value."""
+    block = np.zeros((len(cells), feature.width), dtype=np.float32)
+    for row, cell in enumerate(cells):
+        for key in _values(feature.spec, feature, cell):
+            code = feature.code(key)
+            if code:
+                block[row, code - 1] = 1.0
+    return block
 
 
 def learn_feature(
@@ -153,30 +173,93 @@ def learn_features(
     return learned_users, learned_items
 
 
-def _where(table: UserTable | ItemTable, schema: DeclaredSchema) -> str:
+def learn_context(schema: DeclaredSchema, train: Interactions) -> tuple[LearnedFeature, ...]:
+    """Learned context features, from every training interaction's cell of their log column."""
+    everything = np.ones(len(train), dtype=bool)
+    return tuple(
+        learn_feature(spec, _cells(spec, train, schema.source), everything, _where(train, schema))
+        for spec in schema.side("context")
+    )
+
+
+def _where(table: Table, schema: DeclaredSchema) -> str:
     return f"{table.source or 'table'} (schema {schema.source})"
 
 
 def user_columns(
-    features: Sequence[LearnedFeature], users: UserTable, source: str
+    features: Sequence[LearnedFeature], users: Table, source: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """The networks' ``user_categorical`` [U, 1 + C] and ``user_numeric`` [U, 1 + N] per user
-    row, each led by the constant column; missing values take the "missing" encoding."""
+    row (or, for context features, per interaction of ``users``, a part of the log), each led
+    by the constant column (a multi-categorical feature takes a multi-hot block of ``N``);
+    missing values take the "missing" encoding."""
     categorical = [np.zeros(len(users), dtype=np.int64)]
-    numeric = [np.zeros(len(users), dtype=np.float32)]
+    numeric = [np.zeros((len(users), 1), dtype=np.float32)]
     for feature in features:
         cells = _cells(feature.spec, users, source)
-        if feature.spec.kind == "numeric":
+        if feature.spec.kind == "multi_categorical":
+            numeric.append(multi_hot(feature, cells))
+        elif feature.spec.kind == "numeric":
             values = _numbers(feature.spec, cells, source)
             numeric.append(
                 np.array(
                     [feature.normalise(None if np.isnan(v) else float(v)) for v in values],
                     dtype=np.float32,
-                )
+                )[:, None]
             )
         else:
             categorical.append(np.array([feature.code(c) for c in cells], dtype=np.int64))
-    return np.stack(categorical, axis=1), np.stack(numeric, axis=1)
+    return np.stack(categorical, axis=1), np.concatenate(numeric, axis=1)
+
+
+def request_columns(
+    schema: FeatureSchema, users: UserTable, source: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`user_columns` of the user features followed by the context features' missing
+    encoding (what a request without ``context=`` sends), so that the per-user tables have the
+    networks' full input width; :class:`ContextColumns` puts an example's own context in."""
+    categorical, numeric = user_columns(schema.user, users, source)
+    missing = encode_user(None, schema)
+    return (
+        np.column_stack(
+            [categorical, np.tile(missing.categorical[categorical.shape[1] :], (len(users), 1))]
+        ).astype(np.int64),
+        np.column_stack(
+            [numeric, np.tile(missing.numeric[numeric.shape[1] :], (len(users), 1))]
+        ).astype(np.float32),
+    )
+
+
+@dataclass(frozen=True)
+class ContextColumns:
+    """The context features' network inputs per training interaction (the rows of the training
+    split, in its order): codes [T, Cc] and normalised numbers [T, Cn], which are the last Cc
+    and Cn columns of the networks' ``user_categorical`` and ``user_numeric``."""
+
+    categorical: np.ndarray
+    numeric: np.ndarray
+
+    @classmethod
+    def encode(
+        cls, features: Sequence[LearnedFeature], train: Interactions, source: str
+    ) -> ContextColumns:
+        categorical, numeric = user_columns(features, train, source)
+        return cls(categorical[:, 1:], numeric[:, 1:])
+
+    def apply(
+        self, categorical: np.ndarray, numeric: np.ndarray, rows: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-user inputs [B, 1 + C] and [B, 1 + N] with their context columns set to those of
+        the training interactions ``rows`` [B] (None: left as they are, copies otherwise)."""
+        width_c, width_n = self.categorical.shape[1], self.numeric.shape[1]
+        if rows is None or not width_c + width_n:
+            return categorical, numeric
+        categorical, numeric = categorical.copy(), numeric.copy()
+        if width_c:
+            categorical[:, -width_c:] = self.categorical[rows]
+        if width_n:
+            numeric[:, -width_n:] = self.numeric[rows]
+        return categorical, numeric
 
 
 def user_attributes(
@@ -187,7 +270,11 @@ def user_attributes(
     out: dict[str, object] = {}
     for feature in features:
         cell = (users.column(feature.spec.column) or ("",) * len(users))[row].strip()
-        if cell:
+        if not cell:
+            continue
+        if feature.spec.kind == "multi_categorical":
+            out[feature.name] = [p.strip() for p in cell.split(feature.spec.separator) if p.strip()]
+        else:
             out[feature.name] = float(cell) if feature.spec.kind == "numeric" else cell
     return out
 
@@ -202,13 +289,7 @@ def item_columns(
     names: list[str] = []
     for feature in (f for f in features if f.spec.kind != "numeric"):
         offset = 1 if feature.rare_bucket else 0
-        block = np.zeros((len(items), feature.width), dtype=np.float32)
-        for row, cell in enumerate(_cells(feature.spec, items, source)):
-            for key in _values(feature.spec, feature, cell):
-                code = feature.code(key)
-                if code:
-                    block[row, code - 1] = 1.0
-        blocks.append(block)
+        blocks.append(multi_hot(feature, _cells(feature.spec, items, source)))
         names += ([f"{feature.name}:(rare)"] if offset else []) + [
             f"{feature.name}:{v}" for v in feature.vocabulary
         ]

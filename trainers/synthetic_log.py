@@ -1,11 +1,14 @@
 """A synthetic "own log" that looks like a real one: string ids, user and item tables, tags.
 
-Users (ids like ``u-3f9a1c``) have a country, a device and, optionally, a pure-noise attribute;
+Users (ids like ``u-3f9a1c``) have a country, a device, ``|``-separated interests and,
+optionally, a pure-noise attribute;
 items (ids like YouTube video ids, ``dQw4w9WgXcQ``) have a language, a category and ``|``-
-separated tags. Choices are planted: a user mostly watches items in the language of their
-country and of a favourite category, so a model that sees the country really can do better
-than one that sees the history alone, while the noise attribute carries nothing. Used by
-``examples/own_log/`` and by the tests of declared features.
+separated tags; each interaction of the log has the viewer's local ``hour`` (a context
+feature). Choices are planted: a user mostly watches items in the language of their country
+and of a favourite category, so a model that sees the country really can do better than one
+that sees the history alone, while the noise attribute carries nothing; with
+``context_effect`` the hour picks the category too (each four-hour block of the day has its
+own). Used by ``examples/own_log/`` and by the tests of declared features.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ SCHEMA = {
         {"name": "tags", "kind": "multi_categorical", "min_count": 3},
         {"name": "duration_seconds", "kind": "numeric", "transform": "log1p"},
     ],
+    "context": [{"name": "hour", "kind": "categorical"}],
 }
 """The schema file of the example log (``features.json``)."""
 
@@ -49,6 +53,17 @@ class OwnLog:
     features: Path
 
 
+def interests(favourite: int) -> str:
+    """A user's ``|``-separated interests (a multi-valued user attribute, undeclared by
+    default): their favourite category and the next one."""
+    return "|".join(sorted({CATEGORIES[favourite], CATEGORIES[(favourite + 1) % len(CATEGORIES)]}))
+
+
+def hour_category(hour: int) -> int:
+    """The category a planted context effect chooses at ``hour``: one per four-hour block."""
+    return (hour // 4) % len(CATEGORIES)
+
+
 def _video_id(rng: np.random.Generator) -> str:
     return "".join(_ALPHABET[i] for i in rng.integers(0, len(_ALPHABET), 11))
 
@@ -61,12 +76,15 @@ def write_own_log(
     match: float = 0.8,
     noise_feature: bool = False,
     seed: int = 0,
+    context_effect: float = 0.0,
 ) -> OwnLog:
     """Write ``log.csv``, ``users.csv``, ``items.csv`` and ``features.json`` into ``folder``.
 
     A user's choices are in their country's language with probability ``match`` (else any
     language), and in their favourite category half of the time. ``noise_feature`` adds a
-    user column ``lucky_number`` (random, unrelated to choices) and declares it.
+    user column ``lucky_number`` (random, unrelated to choices) and declares it. With
+    probability ``context_effect`` a choice is instead in the category of the interaction's
+    hour (:func:`hour_category`); 0 draws nothing more, so the log is the same as without it.
     """
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,14 +107,16 @@ def write_own_log(
     favourite = rng.integers(0, len(CATEGORIES), num_users)
     with (folder / "users.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["user_id", "country", "device"] + (["lucky_number"] if noise_feature else []))
+        header = ["user_id", "country", "device", "interests"]
+        writer.writerow(header + (["lucky_number"] if noise_feature else []))
         for u, user in enumerate(user_ids):
             row = [user, COUNTRIES[countries[u]], DEVICES[int(rng.integers(len(DEVICES)))]]
+            row.append(interests(int(favourite[u])))
             writer.writerow(row + ([str(int(rng.integers(10)))] if noise_feature else []))
     start = 1_700_000_000
     with (folder / "log.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["user_id", "video_id", "timestamp", "watch_fraction"])
+        writer.writerow(["user_id", "video_id", "timestamp", "watch_fraction", "hour"])
         for u, user in enumerate(user_ids):
             in_language = languages == countries[u]
             in_category = categories == favourite[u]
@@ -106,6 +126,9 @@ def write_own_log(
                 pool = in_language if rng.random() < match else np.ones(len(item_ids), bool)
                 if rng.random() < 0.5 and (pool & in_category).any():
                     pool = pool & in_category
+                hour = (when // 3600) % 24
+                if context_effect and rng.random() < context_effect:
+                    pool = categories == hour_category(hour)
                 weights = np.where(pool, appeal, 0.0)
                 weights[list(seen)] = 0.0
                 if weights.sum() == 0:
@@ -113,7 +136,8 @@ def write_own_log(
                 item = int(rng.choice(len(item_ids), p=weights / weights.sum()))
                 seen.add(item)
                 when += int(rng.exponential(3600 * 8)) + 60
-                writer.writerow([user, item_ids[item], when, f"{rng.uniform(0.2, 1.0):.2f}"])
+                fraction = f"{rng.uniform(0.2, 1.0):.2f}"
+                writer.writerow([user, item_ids[item], when, fraction, hour])
     schema = json.loads(json.dumps(SCHEMA))
     if noise_feature:
         schema["user"].append({"name": "lucky_number", "kind": "categorical"})

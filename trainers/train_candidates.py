@@ -83,7 +83,7 @@ def _batch_loss(
     dropout: FeatureDropout,
 ) -> torch.Tensor:
     rows = ex.user_rows[index]
-    user = dropout.apply(data.user_categorical[rows], data.user_numeric[rows])
+    user = dropout.apply(*data.user_inputs(rows, ex.interactions[index]))
     users = model(
         torch.from_numpy(ex.history[index]),
         torch.from_numpy(user.categorical),

@@ -69,6 +69,7 @@ def _training_lists(
         "labels": labels,
         "weights": weights,
         "gaps": ex.seconds_since_last[rows],
+        "interactions": ex.interactions[rows],
     }
 
 
@@ -161,7 +162,8 @@ def train_ranker(
             idx = order[start : start + config.batch_size]
             rows = lists["user_rows"][idx.numpy()]
             user = dropout.apply(
-                data.user_categorical[rows], data.user_numeric[rows], lists["gaps"][idx.numpy()]
+                *data.user_inputs(rows, lists["interactions"][idx.numpy()]),
+                lists["gaps"][idx.numpy()],
             )
             logits = ranker(
                 tensors["history"][idx],

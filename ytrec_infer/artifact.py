@@ -36,7 +36,8 @@ from ytrec_infer.manifest_integrity import (
 from ytrec_infer.safe_load import artifact_errors, read_json
 
 FORMAT_NAME = "ytrec-artifact"
-FORMAT_VERSION = "2.0"
+FORMAT_VERSION = "2.1"
+"""2.1 adds the optional ``features.context`` (context features); 2.0 artifacts read as before."""
 
 USER_TOWER = "user_tower.onnx"
 RANKER = "ranker.onnx"

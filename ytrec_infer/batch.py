@@ -21,7 +21,7 @@ BATCH_CHUNK = 256
 """Users per network call in :meth:`Recommender.recommend_batch`: past a few hundred rows the
 calls are no faster per user, and 100,000 users x 100 candidates in one call needed 5.8 GB."""
 
-Prepare = Callable[[History, Mapping[str, Any] | None], Request]
+Prepare = Callable[[History, Mapping[str, Any] | None, bool, Mapping[str, Any] | None], Request]
 """Validates and encodes one request (``Recommender.prepare``)."""
 
 
@@ -29,15 +29,18 @@ def prepare_all(
     prepare: Prepare,
     histories: Sequence[History],
     users: Sequence[Mapping[str, Any] | None] | None,
+    contexts: Sequence[Mapping[str, Any] | None] | None = None,
 ) -> list[Request]:
-    """Each history prepared with its user's attributes (``users`` aligned, or None)."""
+    """Each history prepared with its user's attributes and its context (``users`` and
+    ``contexts`` aligned with ``histories``, or None)."""
     if isinstance(histories, (str, bytes)) or not isinstance(histories, Sequence | np.ndarray):
         raise TypeError("histories must be a sequence of histories (lists of item ids)")
-    if users is None:
-        users = [None] * len(histories)
-    elif len(users) != len(histories):
-        raise ValueError(f"users has {len(users)} entries for {len(histories)} histories")
-    return [prepare(h, u) for h, u in zip(histories, users)]
+    aligned = []
+    for name, values in (("users", users), ("contexts", contexts)):
+        if values is not None and len(values) != len(histories):
+            raise ValueError(f"{name} has {len(values)} entries for {len(histories)} histories")
+        aligned.append([None] * len(histories) if values is None else values)
+    return [prepare(h, u, False, c) for h, u, c in zip(histories, *aligned)]
 
 
 def recommend_all(

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ytrec_infer import ArtifactError, Recommender, __version__
+from ytrec_infer.cli_fields import merged, typed_fields
 from ytrec_infer.plugins import COMMANDS, plugins
 
 
@@ -115,6 +116,20 @@ def main() -> None:
 @click.option("--gender", default=None, help="User's gender as in the training data (M/F).")
 @click.option("--occupation", default=None, help="User's occupation as in the training data.")
 @click.option("--zip-code", default=None, help="User's zip code (its first digit is used).")
+@click.option(
+    "--user",
+    "user_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A user feature of the artifact's schema (repeatable), e.g. --user country=DE.",
+)
+@click.option(
+    "--context",
+    "context_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A context feature of the artifact's schema (repeatable), e.g. --context hour=21.",
+)
 @click.option("--include-history", is_flag=True, help="Allow items already in the history.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def recommend(
@@ -126,22 +141,25 @@ def recommend(
     gender: str | None,
     occupation: str | None,
     zip_code: str | None,
+    user_pairs: tuple[str, ...],
+    context_pairs: tuple[str, ...],
     include_history: bool,
     as_json: bool,
 ) -> None:
-    """Recommend k items for a history of item ids (no PyTorch involved)."""
+    """Recommend k items for a history of item ids (no PyTorch involved).
+
+    --user and --context take any feature of the artifact's schema (`ytrec info` lists them
+    as request_fields; numeric ones are parsed as numbers); --age, --gender, --occupation and
+    --zip-code are the MovieLens user features by name.
+    """
     rec = _load(artifact)
     ids = _ids(history, rec.catalog.string_ids)
-    user = {
-        key: value
-        for key, value in {
-            "age": age,
-            "gender": gender,
-            "occupation": occupation,
-            "zip_code": zip_code,
-        }.items()
-        if value is not None
-    }
+    flags = {"age": age, "gender": gender, "occupation": occupation, "zip_code": zip_code}
+    user = merged(
+        {key: value for key, value in flags.items() if value is not None},
+        typed_fields(user_pairs, rec.schema, "user"),
+    )
+    context = typed_fields(context_pairs, rec.schema, "context")
     try:
         result = rec.recommend(
             ids,
@@ -149,6 +167,7 @@ def recommend(
             user=user or None,
             n_candidates=n_candidates,
             exclude_history=not include_history,
+            context=context or None,
         )
     except (TypeError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -186,6 +205,7 @@ def info(artifact: str) -> None:
         "metrics": dict(described.metrics),
         "path": str(rec.manifest.root),
         "num_items": rec.num_items,
+        "request_fields": {"user": rec.schema.fields, "context": rec.schema.context_fields},
         "models": {
             name: [t.name for t in spec.inputs] for name, spec in described.models.items()
         },

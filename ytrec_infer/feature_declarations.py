@@ -1,8 +1,10 @@
 """Declared features: what a schema file (or :class:`DeclaredSchema`) says about each feature.
 
-Per feature its side (``user`` or ``item``), kind (``categorical``, ``multi_categorical``,
-``numeric``), the table column it comes from, the numeric transform, the minimum count of a
-vocabulary value, and which networks see it (docs/own-data.md). Every problem is a
+Per feature its side (``user``, ``item``, or ``context``: an attribute of the request or
+interaction, such as the device or the hour of day, read from a column of the log), its kind
+(``categorical``, ``multi_categorical``, ``numeric``), the table column it comes from, the
+numeric transform, the minimum count of a vocabulary value, and which networks see it
+(docs/own-data.md). Every problem is a
 :class:`~ytrec_infer.errors.SchemaError` naming the file, the feature and the problem. What
 training learns from the data for each feature is :mod:`ytrec_infer.feature_schema`.
 """
@@ -17,13 +19,21 @@ from typing import Any
 
 from ytrec_infer.errors import SchemaError
 
-SIDES = ("user", "item")
+SIDES = ("user", "item", "context")
+REQUEST_SIDES = ("user", "context")
+"""Sides whose features a request carries (``user=`` and ``context=``); item features are in
+the networks' item tables."""
 KINDS = ("categorical", "multi_categorical", "numeric")
 TRANSFORMS = ("powers", "log1p", "standardize")
 NETWORKS = ("tower", "ranker")
-DEFAULT_NETWORKS: Mapping[str, tuple[str, ...]] = {"user": NETWORKS, "item": ("ranker",)}
+DEFAULT_NETWORKS: Mapping[str, tuple[str, ...]] = {
+    "user": NETWORKS,
+    "context": NETWORKS,
+    "item": ("ranker",),
+}
 BUILT_IN_FIELDS = ("seconds_since_last",)
-"""Request fields every artifact accepts besides its user features (a built-in context feature)."""
+"""Request fields every artifact accepts besides its declared features (a built-in context
+feature, accepted in ``user=`` as before and in ``context=``)."""
 UNKNOWN = 0
 """Code of a missing or never-seen categorical value; code 1 is the rare bucket when present."""
 MAX_EMBEDDING_DIM = 16
@@ -51,7 +61,7 @@ def default_embedding_dim(cardinality: int) -> int:
 @dataclass(frozen=True)
 class FeatureSpec:
     """One declared feature; ``column`` defaults to ``name``, ``networks`` to the side's default
-    (user features in both networks, item features in the ranker)."""
+    (user and context features in both networks, item features in the ranker)."""
 
     name: str
     side: str
@@ -82,12 +92,11 @@ class FeatureSpec:
             out.append(f"kind {self.kind!r} is not one of {list(KINDS)}")
         if self.kind == "numeric" and self.transform not in TRANSFORMS:
             out.append(f"transform {self.transform!r} is not one of {list(TRANSFORMS)}")
-        if self.kind == "multi_categorical" and self.side != "item":
-            out.append("multi_categorical is supported for item features only")
         if not set(self.networks) <= set(NETWORKS) or not self.networks:
             out.append(f"networks {list(self.networks)} must be a non-empty subset of {NETWORKS}")
-        if self.side == "user" and self.kind == "numeric" and self.transform == "standardize":
-            out.append("user numeric features take transform 'powers' or 'log1p'")
+        request_side = self.side in REQUEST_SIDES
+        if request_side and self.kind == "numeric" and self.transform == "standardize":
+            out.append(f"{self.side} numeric features take transform 'powers' or 'log1p'")
         if isinstance(self.min_count, bool) or not isinstance(self.min_count, int):
             out.append("min_count must be an integer")
         elif self.min_count < 1:
@@ -158,7 +167,8 @@ class FeatureSpec:
 
 @dataclass(frozen=True)
 class DeclaredSchema:
-    """The declared features, as written in a schema file (``{"user": [...], "item": [...]}``)."""
+    """The declared features, as written in a schema file (``{"user": [...], "item": [...],
+    "context": [...]}``; each list optional)."""
 
     features: tuple[FeatureSpec, ...]
     source: str = "<schema>"
@@ -173,9 +183,16 @@ class DeclaredSchema:
             if key in seen:
                 raise SchemaError(f"{self.source}: feature {spec.name!r} is declared twice")
             seen.add(key)
-            if spec.side == "user" and spec.name in BUILT_IN_FIELDS:
+            if spec.side in REQUEST_SIDES and spec.name in BUILT_IN_FIELDS:
                 raise SchemaError(
                     f"{self.source}: feature {spec.name!r}: the name is a built-in request field"
+                )
+        user_names = {spec.name for spec in self.side("user")}
+        for spec in self.side("context"):
+            if spec.name in user_names:
+                raise SchemaError(
+                    f"{self.source}: feature {spec.name!r} is declared both as a user and as a "
+                    "context feature; give one of them another name"
                 )
 
     def side(self, side: str) -> tuple[FeatureSpec, ...]:
@@ -189,9 +206,12 @@ class DeclaredSchema:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<schema>") -> DeclaredSchema:
-        """Build from ``{"user": [...], "item": [...]}``; errors name ``source``."""
+        """Build from ``{"user": [...], "item": [...], "context": [...]}``; errors name
+        ``source``."""
         if not isinstance(data, Mapping):
-            raise SchemaError(f"{source}: must be a JSON object with 'user' and 'item' lists")
+            raise SchemaError(
+                f"{source}: must be a JSON object with 'user', 'item' and 'context' lists"
+            )
         unknown = sorted(set(data) - set(SIDES))
         if unknown:
             raise SchemaError(f"{source}: unknown sections {unknown}; expected {list(SIDES)}")

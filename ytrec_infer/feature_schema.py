@@ -123,11 +123,14 @@ def _position(vocabulary: tuple[str, ...], key: str) -> int:
 
 @dataclass(frozen=True)
 class FeatureSchema:
-    """The manifest's ``features``: learned user and item features and the built-in constants.
+    """The manifest's ``features``: learned user, item and context features and the built-in
+    constants.
 
-    ``user`` features become the networks' ``user_categorical`` columns (categorical ones, in
-    order) and ``user_numeric`` columns (numeric ones); ``item`` features are baked into the
-    networks' item tables at training time and recorded for information.
+    ``user`` and then ``context`` features become the networks' ``user_categorical`` columns
+    (categorical ones, in order, one code each) and ``user_numeric`` columns (numeric ones, one
+    value each; multi-categorical ones, a multi-hot block of :attr:`LearnedFeature.width`);
+    ``item`` features are baked into the networks' item tables at training time and recorded
+    for information.
     """
 
     max_history: int
@@ -136,20 +139,29 @@ class FeatureSchema:
     example_age_scale_days: float
     gap_fill_seconds: float
     gap_scale: float
+    context: tuple[LearnedFeature, ...] = ()
 
     categorical: tuple[LearnedFeature, ...] = field(init=False, repr=False, compare=False)
     numeric: tuple[LearnedFeature, ...] = field(init=False, repr=False, compare=False)
+    """The request features fed through ``user_numeric``: numeric and multi-categorical."""
 
     def __post_init__(self) -> None:
+        request = self.user + self.context
         object.__setattr__(
-            self, "categorical", tuple(f for f in self.user if f.spec.kind == "categorical")
+            self, "categorical", tuple(f for f in request if f.spec.kind == "categorical")
         )
-        object.__setattr__(self, "numeric", tuple(f for f in self.user if f.spec.kind == "numeric"))
+        numeric = tuple(f for f in request if f.spec.kind != "categorical")
+        object.__setattr__(self, "numeric", numeric)
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The request fields ``user=`` accepts: the user features and the built-in ones."""
         return tuple(f.name for f in self.user) + BUILT_IN_FIELDS
+
+    @property
+    def context_fields(self) -> tuple[str, ...]:
+        """The request fields ``context=`` accepts: the context features and the built-in ones."""
+        return tuple(f.name for f in self.context) + BUILT_IN_FIELDS
 
     @property
     def cardinalities(self) -> tuple[int, ...]:
@@ -160,7 +172,7 @@ class FeatureSchema:
     @property
     def input_widths(self) -> tuple[int, int]:
         """Columns of the networks' ``user_categorical`` and ``user_numeric`` inputs."""
-        return 1 + len(self.categorical), 1 + len(self.numeric)
+        return 1 + len(self.categorical), 1 + sum(f.width for f in self.numeric)
 
     @property
     def embedding_dims(self) -> tuple[int, ...]:
@@ -169,19 +181,29 @@ class FeatureSchema:
     def columns(self, network: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The ``user_categorical`` and ``user_numeric`` columns that ``network`` sees (column
         0 of each is the constant one: code 0, value 0)."""
+        numeric, start = [0], 1
+        for feature in self.numeric:
+            if network in feature.spec.networks:
+                numeric += range(start, start + feature.width)
+            start += feature.width
         return (
             (0,) + tuple(1 + i for i, f in enumerate(self.categorical) if network in f.spec.networks),
-            (0,) + tuple(1 + i for i, f in enumerate(self.numeric) if network in f.spec.networks),
+            tuple(numeric),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The manifest's ``features``; ``context`` (format 2.1) only when there are some, so a
+        schema without context features reads as 2.0 did."""
+        out: dict[str, Any] = {
             "max_history": self.max_history,
             "user": [f.to_dict() for f in self.user],
             "item": [f.to_dict() for f in self.item],
             "example_age": {"scale_days": self.example_age_scale_days, "serving_value": 0.0},
             "seconds_since_last": {"fill": self.gap_fill_seconds, "scale": self.gap_scale},
         }
+        if self.context:
+            out["context"] = [f.to_dict() for f in self.context]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSchema:
@@ -189,9 +211,13 @@ class FeatureSchema:
         malformed one."""
         user = tuple(LearnedFeature.from_dict({**f, "side": "user"}) for f in data["user"])
         item = tuple(LearnedFeature.from_dict({**f, "side": "item"}) for f in data["item"])
-        names = [f.name for f in user]
-        if len(set(names)) != len(names):
-            raise SchemaError(f"user feature names repeat: {names}")
+        context = tuple(
+            LearnedFeature.from_dict({**f, "side": "context"}) for f in data.get("context", [])
+        )
+        for side, features in (("user", user), ("context", context)):
+            names = [f.name for f in features]
+            if len(set(names)) != len(names):
+                raise SchemaError(f"{side} feature names repeat: {names}")
         return cls(
             max_history=int(data["max_history"]),
             user=user,
@@ -199,4 +225,5 @@ class FeatureSchema:
             example_age_scale_days=float(data["example_age"]["scale_days"]),
             gap_fill_seconds=float(data["seconds_since_last"]["fill"]),
             gap_scale=float(data["seconds_since_last"]["scale"]),
+            context=context,
         )

@@ -69,12 +69,12 @@ def bounded_int(value: int, low: int, high: int, name: str, path: Path) -> int:
 
 
 def check_feature_fills(features: Mapping[str, Any], path: Path) -> None:
-    """The fill values of missing user numbers lie where a request's own values must: a fill
+    """The fill values of missing user and context numbers lie where a request's own values must: a fill
     that normalises beyond :data:`ytrec_infer.features.MAX_NORMALISED` (or a gap fill beyond
     :data:`~ytrec_infer.features.MAX_SECONDS_SINCE_LAST`) overflows the networks' squared
     features into NaN user vectors for every user who leaves that field out."""
-    entries = features.get("user")
-    for entry in entries if isinstance(entries, list) else []:
+    lists = [features.get(side) for side in ("user", "context")]
+    for entry in [entry for part in lists if isinstance(part, list) for entry in part]:
         if not isinstance(entry, Mapping) or entry.get("kind") != "numeric":
             continue
         values = [entry.get(key) for key in ("fill", "center", "scale")]

@@ -86,17 +86,11 @@ class Recommender:
         """Verify an artifact folder (manifest, sizes, sha256, index header) and load it.
 
         ``path`` is an artifact folder or a root of published versions (its newest complete
-        version is loaded, see :mod:`ytrec_infer.versions`). After loading, the readiness
-        check replays the request stored at export time (:mod:`ytrec_infer.readiness`).
-        The keyword arguments are those of :class:`~ytrec_infer.loading.LoadOptions` (or give
-        ``options=`` instead): ``device`` ``"cpu"`` (default) or ``"cuda"``, whose missing
-        provider raises ``DeviceUnavailableError`` naming the fix (``pip install
-        'ytrec-infer[gpu]'``), never a silent fallback; or ``providers``, an explicit
-        onnxruntime provider list; ``retrieval`` ``"hnsw"``, ``"exact"`` (a top-k graph over
-        the item vectors kept on the device) or ``"exact-numpy"`` (CPU only), by default
-        ``"exact"`` on CUDA, ``"exact-numpy"`` up to 5,000 items on the CPU, else ``"hnsw"``;
-        ``float16`` (the exact graph's vectors, default on CUDA); ``threads`` per network
-        (default 1). Raises :class:`ArtifactError` for a damaged artifact.
+        version is loaded, see :mod:`ytrec_infer.versions`), then the readiness check replays
+        the request stored at export time (:mod:`ytrec_infer.readiness`). The keyword arguments
+        are those of :class:`~ytrec_infer.loading.LoadOptions` (or give ``options=``): a
+        ``device="cuda"`` without its provider raises ``DeviceUnavailableError`` naming the fix,
+        never a silent fallback. Raises :class:`ArtifactError` for a damaged artifact.
 
         >>> rec = Recommender.load(ARTIFACT, device="cpu", retrieval="hnsw")
         >>> rec.retriever.kind, rec.options.retrieval
@@ -119,7 +113,6 @@ class Recommender:
     @property
     def num_items(self) -> int:
         """How many items the catalog holds (every one can be recommended).
-
         >>> len(rec.candidates([], n=rec.num_items)) == rec.num_items  # all, most popular first
         True
         """
@@ -128,7 +121,6 @@ class Recommender:
     @property
     def item_vectors(self) -> np.ndarray:
         """The candidate generator's item vectors [N, D] (in memory, read-only).
-
         >>> import numpy as np
         >>> found = rec.candidates([50, 172], n=3)  # scores are inner products with these rows
         >>> rows = rec.catalog.codes(found.item_ids)[0] - 1
@@ -141,7 +133,6 @@ class Recommender:
     @property
     def retriever(self) -> Retriever:
         """Stage one's search: HNSW, exact numpy search, or the exact top-k graph.
-
         >>> request = rec.prepare([50, 172])
         >>> codes, scores = rec.retriever.search(rec.embed(request), 5, exclude=request.codes)
         >>> len(codes), bool(set(codes) & set(request.codes))  # the history is skipped
@@ -150,15 +141,18 @@ class Recommender:
         return self._retriever
 
     def prepare(
-        self, history: History, user: Mapping[str, Any] | None = None, strict: bool = False
+        self,
+        history: History,
+        user: Mapping[str, Any] | None = None,
+        strict: bool = False,
+        context: Mapping[str, Any] | None = None,
     ) -> Request:
         """Validate and encode a request (stage 0); exposed for benchmarks and batch jobs.
-
         >>> request = rec.prepare([50, 172, 999999])
         >>> len(request.codes), request.unknown_ids
         (2, (999999,))
         """
-        return self._reader.prepare(history, user, strict)
+        return self._reader.prepare(history, user, strict, context)
 
     def embed(self, request: Request) -> np.ndarray:
         """Stage 1: the user vector [D] from the user tower.
@@ -229,6 +223,7 @@ class Recommender:
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
         where: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """The top ``k`` items for a user whose history (catalog ids, oldest first) is given.
 
@@ -238,8 +233,10 @@ class Recommender:
         most popular items with ``cold_start=True``. Unknown ids are skipped and listed in
         ``unknown_ids`` (``strict=True`` raises :class:`UnknownItemError` instead). ``user``
         may give any of ``rec.schema.fields``: the artifact's user features (MovieLens:
-        ``age``, ``gender``, ``occupation``, ``zip_code``) and ``seconds_since_last``; an
-        unknown field is a ValueError listing them, a wrong type a TypeError naming the field.
+        ``age``, ``gender``, ``occupation``, ``zip_code``) and ``seconds_since_last``;
+        ``context`` any of ``rec.schema.context_fields`` (the request's own attributes, such as
+        ``{"hour": 21}``). An unknown field is a ValueError listing the accepted ones, a wrong
+        type a TypeError naming the field.
         ``exclude`` (ids never to return) and ``allowed`` (the only ids to return) act inside
         retrieval, so ``k`` items come back whenever ``k`` items pass them
         (:mod:`ytrec_infer.retrieval.rules`); so does ``where``, a filter on the item
@@ -261,7 +258,7 @@ class Recommender:
                 k, n_candidates, exclude_history, self.num_items
             )
             rules = self.rules(exclude, allowed, where)
-            request = self.prepare(history, user, strict)
+            request = self.prepare(history, user, strict, context)
         return both_stages(
             self._networks(), self._answers, request, k, n_candidates, exclude_history, rules
         )
@@ -276,12 +273,14 @@ class Recommender:
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
         where: Mapping[str, Any] | None = None,
+        contexts: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[Recommendations]:
         """:meth:`recommend` for many users: one user-tower call, one retrieval call and one
         ranker call per chunk of :data:`BATCH_CHUNK` users (per distinct candidate count), so
         the networks' memory stays that of one chunk however many users are passed.
 
-        ``users`` (optional) gives each user's attributes, aligned with ``histories``;
+        ``users`` and ``contexts`` (optional) give each request's attributes, aligned with
+        ``histories``;
         ``exclude``, ``allowed`` and ``where`` apply to every user. Results equal those of
         :meth:`recommend` per user, up to ties and float rounding.
 
@@ -292,7 +291,7 @@ class Recommender:
             k, n_candidates, exclude_history, self.num_items
         )
         rules = self.rules(exclude, allowed, where)
-        requests = prepare_all(self.prepare, histories, users)
+        requests = prepare_all(self.prepare, histories, users, contexts)
         return recommend_all(
             self._networks(),
             self._answers,
@@ -315,6 +314,7 @@ class Recommender:
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
         where: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """Stage one alone: the ``n`` nearest items to the user vector, by inner product, under
         the rules ``exclude``, ``allowed`` and ``where`` (as in :meth:`recommend`).
@@ -326,7 +326,7 @@ class Recommender:
         n = positive_int(n, "n", self.num_items)
         exclude_history = flag(exclude_history, "exclude_history")
         rules = self.rules(exclude, allowed, where)
-        request = self.prepare(history, user, strict)
+        request = self.prepare(history, user, strict, context)
         return stage_one(self._networks(), self._answers, request, n, exclude_history, rules)
 
     def rank(
@@ -335,16 +335,15 @@ class Recommender:
         item_ids: Sequence[int] | Sequence[str] | np.ndarray,
         user: Mapping[str, Any] | None = None,
         strict: bool = False,
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendations:
-        """Stage two alone: score the given items for this user, best first.
-
-        The candidate generator's score of each item (an input of the ranker) is computed
-        from the item vectors. Unknown ``item_ids`` are skipped like unknown history ids.
+        """Stage two alone: score the given items for this user, best first (their candidate
+        scores, an input of the ranker, from the item vectors; unknown ids skipped).
 
         >>> sorted(r.item_id for r in rec.rank([50, 172, 181], [1, 2, 3]))
         [1, 2, 3]
         """
         codes, unknown = self._reader.known_codes(item_ids, "item_ids", strict)
-        request = self.prepare(history, user, strict)
+        request = self.prepare(history, user, strict, context)
         skipped = tuple(unknown.tolist())
         return rank_codes(self._networks(), self._answers, request, codes, skipped)

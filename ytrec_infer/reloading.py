@@ -185,6 +185,7 @@ class ServingRecommender:
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
         where: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """:meth:`Recommender.recommend` on the current model, never returning denied ids.
 
@@ -201,6 +202,7 @@ class ServingRecommender:
             self.exclusions(exclude),
             allowed,
             where,
+            context,
         )
 
     def recommend_batch(
@@ -213,6 +215,7 @@ class ServingRecommender:
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
         where: Mapping[str, Any] | None = None,
+        contexts: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[Recommendations]:
         """:meth:`Recommender.recommend_batch` on the current model (one model for the batch),
         never returning denied ids.
@@ -229,6 +232,7 @@ class ServingRecommender:
             self.exclusions(exclude),
             allowed,
             where,
+            contexts,
         )
 
     def candidates(
@@ -241,6 +245,7 @@ class ServingRecommender:
         exclude: ItemIds | None = None,
         allowed: ItemIds | None = None,
         where: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """:meth:`Recommender.candidates` on the current model, never returning denied ids.
 
@@ -248,7 +253,8 @@ class ServingRecommender:
         20
         """
         return self._current.candidates(
-            history, n, user, exclude_history, strict, self.exclusions(exclude), allowed, where
+            history, n, user, exclude_history, strict, self.exclusions(exclude), allowed, where,
+            context,
         )
 
     def rank(
@@ -257,13 +263,14 @@ class ServingRecommender:
         item_ids: Sequence[int] | np.ndarray,
         user: Mapping[str, Any] | None = None,
         strict: bool = False,
+        context: Mapping[str, Any] | None = None,
     ) -> Recommendations:
         """:meth:`Recommender.rank` on the current model.
 
         >>> sorted(r.item_id for r in serving.rank([50, 172], [1, 2, 3]))
         [1, 2, 3]
         """
-        return self._current.rank(history, item_ids, user, strict)
+        return self._current.rank(history, item_ids, user, strict, context)
 
     def reload(self) -> ReloadOutcome:
         """Load, verify and warm the newest version, then swap it in; never raises for a bad one.

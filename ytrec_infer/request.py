@@ -73,12 +73,20 @@ class RequestReader:
             raise UnknownItemError(tuple(unknown.tolist()))
         return codes, unknown
 
-    def prepare(self, history: History, user: Mapping[str, Any] | None, strict: bool) -> Request:
+    def prepare(
+        self,
+        history: History,
+        user: Mapping[str, Any] | None,
+        strict: bool,
+        context: Mapping[str, Any] | None = None,
+    ) -> Request:
         """``history`` as known codes (unknown ids skipped, or refused when ``strict``) and the
         networks' inputs."""
         codes, unknown = self.known_codes(history, "history", strict)
         inputs, user_feeds = (
-            self.anonymous if user is None else frozen_user_feeds(encode_user(user, self.schema))
+            self.anonymous
+            if user is None and context is None
+            else frozen_user_feeds(encode_user(user, self.schema, context))
         )
         feeds = {HISTORY: pad_histories([codes], self.schema.max_history), **user_feeds}
         return Request(codes, tuple(unknown.tolist()), inputs, feeds)

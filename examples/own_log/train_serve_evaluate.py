@@ -4,14 +4,16 @@
 
 Writes a log that looks like a video site's (``trainers/synthetic_log.py``: user ids like
 ``u-3f9a1c``, video ids like ``dQw4w9WgXcQ``, users with country and device, videos with
-language, category, ``|``-separated tags and a duration) and its ``features.json`` into FOLDER
+language, category, ``|``-separated tags and a duration, each interaction with the viewer's
+local ``hour``, a context feature) and its ``features.json`` into FOLDER
 (default ``artifacts/own_log``), then does what you would do with your own files:
 
     ytrec train --data log.csv --items items.csv --users users.csv --features features.json --out art
     ytrec evaluate art --data log.csv --items items.csv --users users.csv
 
 and serves the artifact with ``Recommender.load(...).recommend([...string ids...],
-user={"country": "DE"})``, with and without the user's country.
+user={"country": "DE"}, context={"hour": "21"})``, with and without the user's country and
+the hour.
 """
 
 from __future__ import annotations
@@ -46,10 +48,10 @@ def main() -> None:
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("artifacts/own_log")
     rec = run(folder)
     history = [str(i) for i in rec.catalog.item_ids[:3]]
-    print("request fields:", rec.schema.fields)
-    for user in ({"country": "DE"}, None):
-        top = rec.recommend(history, k=5, user=user)
-        print(f"user={user}:")
+    print("request fields:", rec.schema.fields, "context fields:", rec.schema.context_fields)
+    for user, context in (({"country": "DE"}, {"hour": "21"}), (None, None)):
+        top = rec.recommend(history, k=5, user=user, context=context)
+        print(f"user={user} context={context}:")
         for r in top:
             print(f"  {r.item_id}  {r.score:+.3f}  {r.title}")
 

@@ -29,7 +29,7 @@ from .fields import (
 )
 from .schema import Dataset, Interactions, ItemTable
 from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
-from .tabular import read_columns, read_table
+from .tabular import column_key, read_columns, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +125,17 @@ def read_interactions(path: Path) -> tuple[list[str], list[str], Interactions]:
     )
 
 
+def context_columns(path: Path) -> dict[str, np.ndarray]:
+    """The log's columns besides user, item, timestamp and rating, as text cells in file order
+    (what declared context features read: the device or hour of each interaction)."""
+    known = {column_key(a) for a in USER_COLUMNS + ITEM_COLUMNS + TIME_COLUMNS + RATING_COLUMNS}
+    return {
+        name: np.array(cells, dtype=str)
+        for name, cells in read_columns(path).items()
+        if column_key(name) not in known
+    }
+
+
 def read_items(path: Path) -> list[ItemRow]:
     """Item rows: id, and optionally title, year and ``|``-separated genres."""
     optional = {"title": TITLE_COLUMNS, "year": YEAR_COLUMNS, "genres": GENRE_COLUMNS}
@@ -211,7 +222,14 @@ def load_interaction_log(
         user_rows = [UserRow(u, math.nan, "", "", "") for u in sorted(set(user_cells))]
     log_users, table_users = id_values(user_cells, [str(r.user_id) for r in user_rows])
     log_items, table_items = id_values(item_cells, [str(r.item_id) for r in item_rows])
-    interactions = Interactions(log_users, log_items, parsed.ratings, parsed.timestamps)
+    interactions = Interactions(
+        log_users,
+        log_items,
+        parsed.ratings,
+        parsed.timestamps,
+        context_columns(log_path),
+        str(log_path),
+    )
     item_rows = [r._replace(item_id=i) for r, i in zip(item_rows, table_items.tolist())]
     user_rows = [r._replace(user_id=u) for r, u in zip(user_rows, table_users.tolist())]
     item_table = _at_least_one_genre(build_item_table(item_rows, item_path, item_columns))

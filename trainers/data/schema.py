@@ -55,12 +55,17 @@ def _check_sorted_unique(ids: np.ndarray, name: str) -> None:
 
 @dataclass(frozen=True, eq=False)
 class Interactions:
-    """One row per interaction; row order is file order unless the producer says otherwise."""
+    """One row per interaction; row order is file order unless the producer says otherwise.
+
+    ``columns`` holds the log's other columns as text cells aligned with the rows (what a
+    declared context feature reads); ``source`` names the log, for error messages."""
 
     user_ids: np.ndarray
     item_ids: np.ndarray
     ratings: np.ndarray
     timestamps: np.ndarray
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+    source: str = ""
 
     def __post_init__(self) -> None:
         columns = {
@@ -69,14 +74,20 @@ class Interactions:
             "ratings": _column(self.ratings, np.float32, "ratings"),
             "timestamps": _column(self.timestamps, np.int64, "timestamps"),
         }
-        lengths = {name: len(array) for name, array in columns.items()}
+        text = {str(k): np.asarray(v, dtype=str).reshape(-1) for k, v in self.columns.items()}
+        lengths = {name: len(array) for name, array in (columns | text).items()}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"Interactions columns differ in length: {lengths}")
         for name, array in columns.items():
             object.__setattr__(self, name, array)
+        object.__setattr__(self, "columns", text)
 
     def __len__(self) -> int:
         return len(self.user_ids)
+
+    def column(self, name: str) -> np.ndarray | None:
+        """The text cells of one of the log's other columns, or None when it has none."""
+        return self.columns.get(name)
 
     def take(self, index: np.ndarray) -> Interactions:
         """Rows selected by an integer index or boolean mask, in the order given."""
@@ -85,6 +96,8 @@ class Interactions:
             item_ids=self.item_ids[index],
             ratings=self.ratings[index],
             timestamps=self.timestamps[index],
+            columns={name: cells[index] for name, cells in self.columns.items()},
+            source=self.source,
         )
 
 

@@ -247,6 +247,7 @@ def create_app(options: ServeOptions, serving: ServingRecommender | None = None)
                 "max_k": options.max_k,
                 "max_batch": options.max_batch,
                 "user_fields": user_fields(rec.schema),
+                "context_fields": user_fields(rec.schema, "context"),
             },
         )
 

@@ -71,19 +71,21 @@ class TitleSearch:
         return [item_record(self.rec, row + 1) for row in hits[:limit]]
 
 
-def user_fields(schema: FeatureSchema) -> list[dict[str, Any]]:
-    """The user attributes a request may give, from the model's feature schema.
+def user_fields(schema: FeatureSchema, side: str = "user") -> list[dict[str, Any]]:
+    """The user (or, with ``side="context"``, context) attributes a request may give, from the
+    model's feature schema.
 
-    Categorical fields list the values the model learned (others count as unknown); numeric
-    ones are numbers (``seconds_since_last`` with its range).
+    Categorical fields list the values the model learned (others count as unknown), a
+    multi-categorical one takes an array of them; numeric ones are numbers (``seconds_since_last`` with its range).
     """
     described: list[dict[str, Any]] = []
-    for feature in schema.user:
+    for feature in schema.context if side == "context" else schema.user:
         if feature.spec.kind == "numeric":
             described.append({"name": feature.name, "type": "number"})
         else:
+            kind = "array" if feature.spec.kind == "multi_categorical" else "string"
             described.append(
-                {"name": feature.name, "type": "string", "values": list(feature.vocabulary)}
+                {"name": feature.name, "type": kind, "values": list(feature.vocabulary)}
             )
     described.append(
         {

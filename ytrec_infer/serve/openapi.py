@@ -107,6 +107,10 @@ def openapi_document(options: ServeOptions) -> dict[str, Any]:
         "properties": {
             "history": {"type": "array", "items": ITEM_ID, "description": "oldest first"},
             "user": USER,
+            "context": {
+                "type": ["object", "null"],
+                "description": "the request's context features (GET /schema lists them)",
+            },
             "strict": {"type": "boolean", "default": False},
             **common,
         },

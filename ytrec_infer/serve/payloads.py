@@ -33,7 +33,7 @@ MAX_CANDIDATES = 1000
 RULES = ("exclude", "allowed")
 FILTER = "where"
 RECOMMEND_FIELDS = (
-    "history", "k", "user", "n_candidates", "exclude_history", "strict", *RULES, FILTER
+    "history", "k", "user", "context", "n_candidates", "exclude_history", "strict", *RULES, FILTER
 )
 BATCH_FIELDS = ("histories", "users", "k", "n_candidates", "exclude_history", *RULES, FILTER)
 
@@ -81,7 +81,7 @@ def _array(value: Any, name: str) -> list[Any]:
 
 
 def _user(value: Any, name: str) -> dict[str, Any] | None:
-    """A JSON object or null (``user`` and ``where``)."""
+    """A JSON object or null (``user``, ``context`` and ``where``)."""
     if value is not None and not isinstance(value, dict):
         raise HttpError(422, f"{name} must be a JSON object or null, got a {_kind(value)}", name)
     return value
@@ -122,6 +122,7 @@ def recommend_arguments(body: Mapping[str, Any], options: ServeOptions) -> dict[
     return {
         "history": _array(body["history"], "history"),
         "user": _user(body.get("user"), "user"),
+        "context": _user(body.get("context"), "context"),
         "strict": _flag(body, "strict", False),
         **_common(body, options),
     }
