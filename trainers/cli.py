@@ -116,6 +116,14 @@ def data_fetch(name: str, cache_dir: Path | None, wheel: Path | None) -> None:
     help="Also write the per-epoch history (loss, validation metrics, seconds) as JSON.",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Torch CPU threads. Default: half the available cores, at least one, so that a busy "
+    "neighbour core slows training by its share instead of stalling every step "
+    "(docs/own-data.md).",
+)
+@click.option(
     "-q", "--quiet", is_flag=True, help="No progress lines: only warnings and the result."
 )
 @click.option(
@@ -132,6 +140,7 @@ def train(
     epochs: int | None,
     curves: Path | None,
     history_path: Path | None,
+    threads: int | None,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -152,6 +161,7 @@ def train(
     from trainers.data import DataError
     from trainers.models import CandidateModel  # noqa: F401  (torch sets its log levels on import)
     from trainers.pipeline import train_and_export
+    from trainers.threads import use_threads
 
     if curves is not None:
         try:
@@ -159,6 +169,7 @@ def train(
         except ImportError as exc:
             raise click.ClickException(str(exc)) from None
     setup_logging(quiet)
+    use_threads(threads)
     config = TrainConfig.small(seed) if preset == "small" else TrainConfig(seed=seed)
     if epochs is not None:
         config = replace(config, candidate=replace(config.candidate, epochs=epochs))

@@ -13,6 +13,7 @@ from trainers.data import open_dataset, split_leave_last_out
 from trainers.encoding import EncodedData, encode
 from trainers.feature_encoding import resolve_schema
 from trainers.holdout import HoldoutSet, holdout_set
+from trainers.memory import log_peak_rss
 from trainers.progress import EpochRecord
 from ytrec_infer.feature_declarations import DeclaredSchema
 
@@ -53,7 +54,9 @@ def prepare_data(
     if features is not None and not isinstance(features, DeclaredSchema):
         features = resolve_schema(features, None, None)
     dataset = open_dataset(data, items=items, users=users)
+    log_peak_rss("ingest")
     split = split_leave_last_out(dataset.interactions)
+    log_peak_rss("split")
     log.info(
         "%s: %d train / %d valid / %d test interactions, %d users, %d items",
         dataset.name,
@@ -63,7 +66,9 @@ def prepare_data(
         len(dataset.users.user_ids),
         len(dataset.items.item_ids),
     )
-    return encode(dataset, split, max_history, features)
+    encoded = encode(dataset, split, max_history, features)
+    log_peak_rss("encoding")
+    return encoded
 
 
 def train_networks(
@@ -81,6 +86,7 @@ def train_networks(
     candidate_model, candidate_metrics = train_candidates(
         encoded, config.candidate, valid, config.seed, history=history
     )
+    log_peak_rss("candidate generator")
     source = list_source(
         encoded, candidate_model, config.candidate, config.ranker.list_folds, valid, config.seed
     )
@@ -93,6 +99,7 @@ def train_networks(
         lists_from=source,
         history=history,
     )
+    log_peak_rss("ranker")
     return candidate_model, ranker, {**candidate_metrics, **ranker_metrics}
 
 
@@ -123,6 +130,7 @@ def train_and_export(
     history: list[EpochRecord] = []
     candidate_model, ranker, metrics = train_networks(encoded, config, valid, history)
     artifact = build_artifact(out, encoded, candidate_model, ranker, config, valid, metrics)
+    log_peak_rss("export")
     seconds = time.perf_counter() - start
     log.info("trained and exported %s in %.0fs", artifact, seconds)
     return TrainResult(artifact, metrics, seconds, encoded, candidate_model, ranker, tuple(history))

@@ -85,7 +85,7 @@ def _batch_loss(
     rows = ex.user_rows[index]
     user = dropout.apply(*data.user_inputs(rows, ex.interactions[index]))
     users = model(
-        torch.from_numpy(ex.history[index]),
+        torch.from_numpy(ex.histories(index)),
         torch.from_numpy(user.categorical),
         torch.from_numpy(user.numeric),
         torch.from_numpy(ex.example_age[index]),

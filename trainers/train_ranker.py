@@ -22,10 +22,11 @@ from torch.nn import functional as F
 
 from trainers.config import RankerConfig
 from trainers.encoding import EncodedData
-from trainers.examples import build_examples, last_positions
+from trainers.examples import NextItemExamples, build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
 from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, reorder, retrieve_candidates
+from trainers.memory import log_peak_rss
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
 from trainers.out_of_fold import InSample, ListSource
@@ -33,6 +34,37 @@ from trainers.progress import EpochProgress, EpochRecord
 from trainers.weight_averaging import WeightAverage
 
 log = logging.getLogger(__name__)
+
+
+LIST_CHUNK = 8192
+"""Examples retrieved at a time while building the ranker's lists: only this many full
+candidate lists [chunk, n_candidates] exist at once, not one per training example."""
+
+
+def _chunk_lists(
+    data: EncodedData,
+    source: ListSource,
+    ex: NextItemExamples,
+    index: np.ndarray,
+    config: RankerConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the examples ``index``: those whose target was retrieved, and per such example the
+    list [target, k random other retrieved candidates] with the candidates' scores."""
+    codes, scores = source.retrieve(
+        data, ex.user_rows[index], ex.history_arrays(index), config.n_candidates
+    )
+    retrieved = codes == ex.targets[index][:, None]
+    hit_rows = np.flatnonzero(retrieved.any(axis=1))
+    codes, scores, retrieved = codes[hit_rows], scores[hit_rows], retrieved[hit_rows]
+    k = min(config.negatives_per_positive, codes.shape[1] - 1)
+    # k uniform draws without replacement among the other candidates: the k smallest random keys.
+    keys = rng.random(codes.shape)
+    keys[retrieved] = np.inf
+    hit = retrieved.argmax(axis=1)[:, None]
+    columns = np.concatenate([hit, np.argsort(keys, axis=1)[:, :k]], axis=1)
+    lists = np.take_along_axis(codes, columns, axis=1)
+    return index[hit_rows], lists, np.take_along_axis(scores, columns, axis=1)
 
 
 def _training_lists(
@@ -44,25 +76,23 @@ def _training_lists(
     """Per example: history, user, [positive + negatives] codes, their scores, labels, weights."""
     positions = last_positions(data, config.positions_per_user)
     ex = build_examples(data, positions, data.schema.max_history)
-    ratings = np.concatenate([data.train.ratings[s][p] for s, p in enumerate(positions)])
-    histories = [row[row > 0] for row in ex.history]
-    codes, scores = source.retrieve(data, ex.user_rows, histories, config.n_candidates)
-    retrieved = codes == ex.targets[:, None]
-    rows = np.flatnonzero(retrieved.any(axis=1))
-    k = min(config.negatives_per_positive, codes.shape[1] - 1)
-    lists = np.zeros((len(rows), k + 1), dtype=np.int64)
-    list_scores = np.zeros((len(rows), k + 1), dtype=np.float32)
-    for out, row in enumerate(rows):
-        hit = int(retrieved[row].argmax())
-        pick = rng.choice(np.flatnonzero(~retrieved[row]), size=k, replace=False)
-        lists[out] = np.r_[codes[row][hit], codes[row][pick]]
-        list_scores[out] = np.r_[scores[row][hit], scores[row][pick]]
+    ratings = data.train.ratings.values[positions]
+    parts = [
+        _chunk_lists(data, source, ex, chunk, config, rng)
+        for chunk in np.array_split(np.arange(len(ex)), max(1, -(-len(ex) // LIST_CHUNK)))
+    ]
+    rows = np.concatenate([np.zeros(0, dtype=np.int64)] + [p[0] for p in parts])
+    width = min(config.negatives_per_positive, config.n_candidates - 1) + 1
+    lists = np.concatenate([np.zeros((0, width), dtype=np.int64)] + [p[1] for p in parts])
+    list_scores = np.concatenate(
+        [np.zeros((0, width), dtype=np.float32)] + [p[2] for p in parts]
+    ).astype(np.float32)
     labels = np.zeros_like(list_scores)
     labels[:, 0] = 1.0
     weights = np.ones_like(list_scores)
     weights[:, 0] = ratings[rows]
     return {
-        "history": ex.history[rows],
+        "history": ex.histories(rows),
         "user_rows": ex.user_rows[rows],
         "candidates": lists,
         "scores": list_scores,
@@ -140,6 +170,7 @@ def train_ranker(
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
     lists = _training_lists(data, source, config, rng)
+    log_peak_rss("ranker lists")
     log.info(
         "ranker: %d lists of %d candidates", len(lists["labels"]), lists["candidates"].shape[1]
     )
