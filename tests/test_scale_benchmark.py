@@ -86,6 +86,7 @@ def test_written_files_hold_the_columns_the_schema_declares(tmp_path: Path) -> N
 def test_phases_come_from_the_pipeline_log_lines() -> None:
     timeline = Timeline()
     lines = [
+        (1.5, "trainers.memory", "peak RSS after ingest: 300 MiB"),
         (2.0, "trainers.pipeline", "log: 900 train / 50 valid / 50 test interactions"),
         (3.0, "trainers.train_candidates", "candidate generator: 800 examples, 90 items"),
         (9.0, "trainers.train_candidates", "candidates epoch 2/2 loss=1.0"),
@@ -105,7 +106,9 @@ def test_phases_come_from_the_pipeline_log_lines() -> None:
         "index_build": 1.5,
     }
     assert (measured["candidate_examples"], measured["ranker_lists"]) == (800, 700)
-    timeline.events = timeline.events[:2]
+    assert (measured["phases"]["ingest"]["read_seconds"],
+            measured["phases"]["ingest"]["split_seconds"]) == (1.5, 0.5)
+    timeline.events = timeline.events[:3]
     with pytest.raises(RuntimeError, match="trainers.train_ranker"):
         phases(timeline, end=20.0, index_seconds=1.5)
 

@@ -336,7 +336,7 @@ def _hex_user_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _log_table(columns: dict[str, np.ndarray]) -> Any:
     """The log as a pyarrow table of strings (ids), int64 (time) and float32 (watch fraction)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
 
     def strings(codes: np.ndarray, names: np.ndarray) -> pa.Array:
         dictionary = pa.array(names.astype(object), type=pa.string())
@@ -386,7 +386,7 @@ def _write_tables(folder: Path, columns: dict[str, np.ndarray]) -> tuple[Path, P
 
 def write_scale_log(folder: Path, spec: ScaleSpec, csv_too: bool = False) -> ScaleLog:
     """Generate the log of ``spec`` and write its files into ``folder`` (see the module doc)."""
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
     from pyarrow import csv
 
     started = time.perf_counter()

@@ -4,7 +4,8 @@
 
 It trains as ``ytrec train --data DIR/log.parquet --items DIR/items.csv --users DIR/users.csv
 --features DIR/features.json`` does (the same :func:`trainers.pipeline.train_and_export` and
-default :class:`~trainers.config.TrainConfig`, optionally with fewer epochs), with a
+default :class:`~trainers.config.TrainConfig`, optionally with fewer epochs, and the same
+``--threads`` rule: default half the cores), with a
 :class:`~benchmarks.scale.timeline.Timeline` on the root logger, and writes the phase times,
 peak memory, example rates and validation metrics as JSON.
 """
@@ -60,11 +61,11 @@ def run_job(
     import export.artifact_builder  # noqa: F401  (imported before the clock starts: not ingest)
     from trainers.models import CandidateModel  # noqa: F401  (torch sets its log levels on import)
     from trainers.pipeline import train_and_export
+    from trainers.threads import use_threads
     from ytrec_infer.cli import setup_logging
 
-    if threads is not None:
-        torch.set_num_threads(threads)
     setup_logging(quiet=False)
+    use_threads(threads)
     config = _config(preset, candidate_epochs, ranker_epochs)
     with Timeline() as timeline:
         result = train_and_export(

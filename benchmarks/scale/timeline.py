@@ -1,7 +1,7 @@
 """What happened when in one training process: log records and resident memory over time.
 
 The pipeline says where it is through its INFO log lines (``trainers.pipeline`` after reading
-and splitting, ``trainers.train_candidates`` when its examples are built and after every epoch,
+and splitting, ``trainers.memory`` between the two, ``trainers.train_candidates`` when its examples are built and after every epoch,
 ``trainers.train_ranker`` when its lists are built and after every epoch, ``export.*`` while
 exporting). :func:`phases` turns those records into seconds per phase, and the memory samples
 into the peak resident memory of each phase, without any timing code in the pipeline itself.
@@ -123,6 +123,10 @@ def phases(timeline: Timeline, end: float, index_seconds: float) -> dict[str, An
         for name, (a, b) in bounds.items()
     }
     table["export"]["seconds"] = round(end - ranked.t - index_seconds, 2)
+    read_end = [e.t for e in events if e.logger == "trainers.memory" and "after ingest" in e.message]
+    if read_end:  # the pipeline's peak-RSS line between reading and splitting
+        table["ingest"]["read_seconds"] = round(read_end[0], 2)
+        table["ingest"]["split_seconds"] = round(read.t - read_end[0], 2)
     table["index_build"] = {"seconds": round(index_seconds, 2), "peak_rss_mb": None}
     return {
         "phases": table,
