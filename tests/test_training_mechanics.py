@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from trainers.batching import batch_count, scaled_learning_rate, shuffled_batches
 from trainers.early_stopping import EarlyStopping
 from trainers.holdout import HoldoutSet
+from trainers.ragged import Ragged
 from trainers.sampled_softmax import (
     negative_log_counts,
     sampled_softmax_loss,
@@ -66,7 +67,7 @@ def test_early_stopping_stops_at_the_cap_while_improving() -> None:
 def _holdout(users: int) -> HoldoutSet:
     return HoldoutSet(
         user_rows=np.arange(users),
-        histories=tuple(np.array([u + 1]) for u in range(users)),
+        histories=Ragged(np.arange(users) + 1, np.arange(users + 1)),
         targets=np.arange(users) + 100,
         seconds_since_last=np.arange(users, dtype=np.float32),
     )

@@ -22,6 +22,7 @@ from trainers.feature_encoding import (
     resolve_schema,
     user_attributes,
 )
+from trainers.ragged import Ragged, run_offsets
 from ytrec_infer.feature_declarations import DeclaredSchema
 from ytrec_infer.feature_schema import FeatureSchema, LearnedFeature
 
@@ -30,15 +31,26 @@ SECONDS_PER_DAY = 86400.0
 
 @dataclass(frozen=True)
 class Sequences:
-    """Per-user interaction sequences in time order, as item codes; ``starts`` is each
-    sequence's first row in its split part (interaction ``t`` of sequence ``s`` is row
-    ``starts[s] + t``, where the context columns of that interaction are)."""
+    """Per-user interaction sequences in time order, as item codes: sequence ``s`` belongs to
+    user row ``user_rows[s]``; ``items``, ``timestamps`` and ``ratings`` are CSR arrays sharing
+    one ``offsets`` (sorted by user row, then time). The flat arrays are in the order of the
+    split part's rows, so flat position ``p`` is row ``p`` of ``split.train`` (where the context
+    columns of that interaction are)."""
 
     user_rows: np.ndarray
-    items: tuple[np.ndarray, ...]
-    timestamps: tuple[np.ndarray, ...]
-    ratings: tuple[np.ndarray, ...]
-    starts: np.ndarray
+    items: Ragged
+    timestamps: Ragged
+    ratings: Ragged
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Where each sequence starts in the flat arrays (plus the total at the end)."""
+        return self.items.offsets
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Each sequence's first row in its split part."""
+        return self.items.offsets[:-1]
 
 
 @dataclass(frozen=True)
@@ -114,16 +126,15 @@ def codes_of(sorted_ids: np.ndarray, raw: np.ndarray) -> np.ndarray:
 
 
 def _group(part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) -> Sequences:
+    """``part`` is in (user, time) order (``split_leave_last_out``), so each user's rows are
+    one contiguous run of the flat arrays."""
     user_rows = codes_of(user_ids, part.user_ids) - 1
-    starts = np.flatnonzero(np.r_[True, user_rows[1:] != user_rows[:-1]])
-    ends = np.r_[starts[1:], len(user_rows)]
-    codes = codes_of(item_ids, part.item_ids)
+    offsets = run_offsets(user_rows)
     return Sequences(
-        user_rows=user_rows[starts],
-        items=tuple(codes[s:e] for s, e in zip(starts, ends, strict=False)),
-        timestamps=tuple(part.timestamps[s:e] for s, e in zip(starts, ends, strict=False)),
-        ratings=tuple(part.ratings[s:e] for s, e in zip(starts, ends, strict=False)),
-        starts=starts,
+        user_rows=user_rows[offsets[:-1]],
+        items=Ragged(codes_of(item_ids, part.item_ids), offsets),
+        timestamps=Ragged(part.timestamps, offsets),
+        ratings=Ragged(part.ratings, offsets),
     )
 
 
@@ -148,8 +159,12 @@ def _network_items(features: tuple[LearnedFeature, ...], network: str) -> tuple[
 
 
 def _gaps(train: Sequences) -> np.ndarray:
-    diffs = [np.diff(ts) for ts in train.timestamps if len(ts) > 1]
-    return np.concatenate(diffs).astype(np.float64) if diffs else np.zeros(1)
+    """Seconds between consecutive interactions of the same user (one 0 if there are none)."""
+    stamps, offsets = train.timestamps.values, train.offsets
+    within = np.ones(len(stamps), dtype=bool)
+    within[offsets[:-1]] = False  # a sequence's first interaction has no predecessor
+    diffs = np.diff(stamps.astype(np.float64), prepend=0.0)[within]
+    return diffs if len(diffs) else np.zeros(1)
 
 
 def encode(

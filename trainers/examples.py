@@ -3,6 +3,11 @@
 Following the paper, every position of a user's training sequence is an example whose label is
 the item watched there and whose inputs use only what came before it (no leak from the user's
 future); a fixed cap per user keeps heavy users from dominating the loss.
+
+A position is an index into the flat training item array (``data.train.items.values``); the
+examples keep only per-example 1-D arrays and gather each batch's padded histories from that
+flat array when asked (:meth:`NextItemExamples.histories`), so a million examples never hold a
+padded [E, max_history] matrix in memory.
 """
 
 from __future__ import annotations
@@ -12,47 +17,69 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainers.encoding import SECONDS_PER_DAY, EncodedData
-from ytrec_infer.features import pad_histories
+from trainers.ragged import concatenated_ranges
 
 
 @dataclass(frozen=True)
 class NextItemExamples:
-    """Padded histories [E, L] with their user rows, targets and example ages (days);
-    ``interactions`` [E] is the training row of each target (where its context is)."""
+    """Per example: user row, target code, example age (days), seconds since the previous
+    interaction, and where its history ends in the flat item array ``items`` (its target's
+    position, which is also the target's row of ``split.train``: :attr:`interactions`) with
+    its length (at most ``max_history``)."""
 
-    history: np.ndarray
+    items: np.ndarray
+    ends: np.ndarray
+    lengths: np.ndarray
     user_rows: np.ndarray
     targets: np.ndarray
     example_age: np.ndarray
     seconds_since_last: np.ndarray
-    interactions: np.ndarray
+    width: int
+    """Columns of :meth:`histories`: ``max_history``, or the longest history if shorter."""
 
     def __len__(self) -> int:
         return len(self.targets)
 
+    @property
+    def interactions(self) -> np.ndarray:
+        """The training row of each target (where its context is)."""
+        return self.ends
 
-def build_examples(
-    data: EncodedData, positions: list[np.ndarray], max_history: int
-) -> NextItemExamples:
-    """Examples at the given positions (t >= 1) of each training sequence."""
-    histories, users, targets, ages, gaps, rows = [], [], [], [], [], []
-    for seq_index, chosen in enumerate(positions):
-        items = data.train.items[seq_index]
-        stamps = data.train.timestamps[seq_index]
-        for t in chosen:
-            histories.append(items[max(0, t - max_history) : t])
-            users.append(data.train.user_rows[seq_index])
-            targets.append(items[t])
-            ages.append((data.train_end - stamps[t]) / SECONDS_PER_DAY)
-            gaps.append(stamps[t] - stamps[t - 1])
-            rows.append(data.train.starts[seq_index] + t)
+    def histories(self, index: np.ndarray) -> np.ndarray:
+        """Histories [len(index), width] int64 of the examples ``index``: the last codes before
+        each target, oldest first, left-aligned and 0-padded (``ytrec_infer.features.pad_histories``
+        of the same histories, the layout serving builds)."""
+        lengths = self.lengths[index][:, None]
+        column = np.arange(self.width)
+        flat = self.ends[index][:, None] - lengths + column
+        inside = column < lengths
+        return np.where(inside, self.items[np.where(inside, flat, 0)], 0).astype(np.int64)
+
+    def history_arrays(self, index: np.ndarray) -> list[np.ndarray]:
+        """The same histories unpadded, one 1-D array each (what inference functions take)."""
+        padded = self.histories(index)
+        return [row[:n] for row, n in zip(padded, self.lengths[index], strict=True)]
+
+
+def build_examples(data: EncodedData, positions: np.ndarray, max_history: int) -> NextItemExamples:
+    """Examples at the given flat positions (each at least the second of its sequence)."""
+    train = data.train
+    positions = np.asarray(positions, dtype=np.int64)
+    sequence = np.searchsorted(train.offsets, positions, side="right") - 1
+    step = positions - train.offsets[sequence]
+    if np.any(step < 1):
+        raise ValueError("an example position must follow at least one interaction of its user")
+    stamps = train.timestamps.values
+    lengths = np.minimum(step, max_history)
     return NextItemExamples(
-        history=pad_histories(histories, max_history),
-        user_rows=np.asarray(users, dtype=np.int64),
-        targets=np.asarray(targets, dtype=np.int64),
-        example_age=np.asarray(ages, dtype=np.float32),
-        seconds_since_last=np.asarray(gaps, dtype=np.float32),
-        interactions=np.asarray(rows, dtype=np.int64),
+        items=train.items.values,
+        ends=positions,
+        lengths=lengths,
+        user_rows=train.user_rows[sequence].astype(np.int64),
+        targets=train.items.values[positions].astype(np.int64),
+        example_age=((data.train_end - stamps[positions]) / SECONDS_PER_DAY).astype(np.float32),
+        seconds_since_last=(stamps[positions] - stamps[positions - 1]).astype(np.float32),
+        width=max(1, min(max_history, int(lengths.max(initial=0)))),
     )
 
 
@@ -61,21 +88,32 @@ def sample_positions(
     cap: int,
     rng: np.random.Generator,
     users: np.ndarray | None = None,
-) -> list[np.ndarray]:
-    """Up to ``cap`` positions t >= 1 per user, drawn uniformly without replacement;
-    ``users`` (a mask over user rows) keeps only those users' positions."""
-    chosen = []
-    for seq_index, items in enumerate(data.train.items):
-        if users is not None and not users[data.train.user_rows[seq_index]]:
-            chosen.append(np.zeros(0, dtype=np.int64))
-            continue
-        candidates = np.arange(1, max(1, len(items)))
-        if len(candidates) > cap:
-            candidates = np.sort(rng.choice(candidates, size=cap, replace=False))
-        chosen.append(candidates)
-    return chosen
+) -> np.ndarray:
+    """Up to ``cap`` positions t >= 1 per user (flat, in sequence order), drawn uniformly
+    without replacement; ``users`` (a mask over user rows) keeps only those users' positions.
+
+    Only the sequences longer than ``cap`` draw random keys (for their own positions), so the
+    temporary arrays stay near the size of the result."""
+    train = data.train
+    counts = np.maximum(train.items.lengths - 1, 0)  # positions 1.. of each sequence
+    if users is not None:
+        counts = np.where(users[train.user_rows], counts, 0)
+    heavy = counts > cap
+    light = concatenated_ranges(train.offsets[:-1][~heavy] + 1, counts[~heavy])
+    if not heavy.any():
+        return light
+    starts, sizes = train.offsets[:-1][heavy] + 1, counts[heavy]
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    # Within each long sequence keep the positions holding the ``cap`` smallest random keys.
+    order = np.lexsort((rng.random(len(owner)), owner))
+    rank = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    chosen = order[rank < cap]
+    drawn = starts[owner[chosen]] + (chosen - (np.cumsum(sizes) - sizes)[owner[chosen]])
+    return np.sort(np.concatenate([light, drawn]))
 
 
-def last_positions(data: EncodedData, count: int) -> list[np.ndarray]:
+def last_positions(data: EncodedData, count: int) -> np.ndarray:
     """The last ``count`` positions t >= 1 of each user's sequence (closest to serving time)."""
-    return [np.arange(max(1, len(items) - count), len(items)) for items in data.train.items]
+    offsets = data.train.offsets
+    first = np.maximum(offsets[:-1] + 1, offsets[1:] - count)
+    return concatenated_ranges(first, np.maximum(offsets[1:] - first, 0))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from trainers.encoding import EncodedData
+from trainers.ragged import Ragged
 from ytrec_infer.features import encode_user
 
 
@@ -15,7 +16,7 @@ class HoldoutSet:
     """Users, their visible histories (codes, oldest first), held-out targets and time gaps."""
 
     user_rows: np.ndarray
-    histories: tuple[np.ndarray, ...]
+    histories: Ragged
     targets: np.ndarray
     seconds_since_last: np.ndarray
 
@@ -27,26 +28,21 @@ def holdout_set(data: EncodedData, split: str) -> HoldoutSet:
     """``valid``: history = train; ``test``: history = train + the validation item."""
     if split not in ("valid", "test"):
         raise ValueError(f"split must be 'valid' or 'test', got {split!r}")
-    rows, histories, targets, gaps = [], [], [], []
-    for seq_index, user_row in enumerate(data.train.user_rows):
-        items, stamps = data.train.items[seq_index], data.train.timestamps[seq_index]
-        target, when = data.valid.items[user_row], data.valid.timestamps[user_row]
-        if split == "test":
-            if data.valid.items[user_row] > 0:
-                items = np.append(items, data.valid.items[user_row])
-                stamps = np.append(stamps, data.valid.timestamps[user_row])
-            target, when = data.test.items[user_row], data.test.timestamps[user_row]
-        if target <= 0 or len(items) == 0:
-            continue
-        rows.append(user_row)
-        histories.append(items)
-        targets.append(target)
-        gaps.append(when - stamps[-1])
+    rows = data.train.user_rows
+    histories, stamps = data.train.items, data.train.timestamps
+    held = data.valid
+    if split == "test":
+        seen = data.valid.items[rows] > 0
+        histories = histories.extended(data.valid.items[rows], seen)
+        stamps = stamps.extended(data.valid.timestamps[rows], seen)
+        held = data.test
+    keep = np.flatnonzero((held.items[rows] > 0) & (histories.lengths > 0))
+    kept_rows = rows[keep]
     return HoldoutSet(
-        user_rows=np.asarray(rows, dtype=np.int64),
-        histories=tuple(histories),
-        targets=np.asarray(targets, dtype=np.int64),
-        seconds_since_last=np.asarray(gaps, dtype=np.float32),
+        user_rows=kept_rows.astype(np.int64),
+        histories=histories.select(keep),
+        targets=held.items[kept_rows].astype(np.int64),
+        seconds_since_last=(held.timestamps[kept_rows] - stamps.last[keep]).astype(np.float32),
     )
 
 

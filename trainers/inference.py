@@ -57,6 +57,15 @@ def user_vectors(
     return torch.cat(out)
 
 
+def _excluded_cells(exclude: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row, item column) of every excluded code of a batch, for one indexed assignment."""
+    lengths = np.fromiter((len(codes) for codes in exclude), dtype=np.int64, count=len(exclude))
+    flat = [np.asarray(codes, dtype=np.int64) for codes in exclude]
+    columns = np.concatenate(flat) - 1 if flat else np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.arange(len(exclude)), lengths)
+    return torch.from_numpy(rows), torch.from_numpy(columns)
+
+
 @torch.inference_mode()
 def retrieve_exact(
     vectors: torch.Tensor, item_matrix: torch.Tensor, exclude: Sequence[np.ndarray], n: int
@@ -66,8 +75,8 @@ def retrieve_exact(
     items = item_matrix[1:]
     for start in range(0, len(vectors), BATCH):
         logits = vectors[start : start + BATCH] @ items.T
-        for row, excluded in enumerate(exclude[start : start + BATCH]):
-            logits[row, torch.from_numpy(np.asarray(excluded, dtype=np.int64) - 1)] = -torch.inf
+        rows, columns = _excluded_cells(exclude[start : start + BATCH])
+        logits[rows, columns] = -torch.inf
         top = torch.topk(logits, min(n, items.shape[0]), dim=1)
         codes.append(top.indices.numpy() + 1)
         scores.append(top.values.numpy())

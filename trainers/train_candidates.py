@@ -28,6 +28,7 @@ from trainers.batching import (
     shuffled_batches,
 )
 from trainers.config import CandidateConfig
+from trainers.distributed import LOCAL, Parallel
 from trainers.early_stopping import EarlyStopping
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, sample_positions
@@ -70,7 +71,7 @@ def _user_vectors(
     rows = ex.user_rows[index]
     user = dropout.apply(*data.user_inputs(rows, ex.interactions[index]))
     return model(
-        torch.from_numpy(ex.history[index]),
+        torch.from_numpy(ex.histories(index)),
         torch.from_numpy(user.categorical),
         torch.from_numpy(user.numeric),
         torch.from_numpy(ex.example_age[index]),
@@ -124,9 +125,12 @@ def train_candidates(
     *,
     users: np.ndarray | None = None,
     history: list[EpochRecord] | None = None,
+    parallel: Parallel = LOCAL,
 ) -> tuple[CandidateModel, dict[str, float]]:
     """Train, keep the best epoch by validation Recall@100 (each epoch's weights averaged over
     the last ``config.average_last`` epochs), stop early; return the model in eval mode.
+
+    ``parallel`` shares the work among torchrun's processes (``trainers/distributed.py``).
 
     ``users`` (a mask over user rows) trains on those users only (``trainers/out_of_fold.py``)."""
     _check(config)
@@ -159,6 +163,7 @@ def train_candidates(
     stopping = EarlyStopping(config.patience, config.epochs)
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
+    net = parallel.wrap(model)
     targets = torch.from_numpy(examples.targets)
     for epoch in range(config.epochs):
         model.train()
@@ -167,10 +172,11 @@ def train_candidates(
             sampling, batch_count(len(examples), size), config.num_negatives
         )
         total = torch.zeros(())
-        for step, batch in enumerate(shuffled_batches(len(examples), size, rng)):
-            user_vectors = _user_vectors(model, data, examples, batch, dropout)
+        batches = parallel.shard(shuffled_batches(len(examples), size, rng))
+        for step, batch in enumerate(batches):
+            user_vectors = _user_vectors(net, data, examples, batch, dropout)
             loss = _batch_loss(
-                model,
+                net,
                 user_vectors,
                 targets[batch],
                 negatives[step],
@@ -183,8 +189,8 @@ def train_candidates(
             total += loss.detach() * len(batch)
         seconds = time.perf_counter() - started
         evaluated, snapshot = averager.update(model)
-        recall = validation_recall(evaluated, data, monitor)
-        mean_loss = float(total) / len(examples)
+        recall = parallel.on_main(lambda: validation_recall(evaluated, data, monitor))
+        mean_loss = float(parallel.total(total)) / len(examples)
         progress.epoch(epoch, mean_loss, {"valid_recall@100": recall}, seconds)
         stopping.update(recall, snapshot)
         if stopping.done:

@@ -20,16 +20,19 @@ import time
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from trainers.batching import batch_size_for, scaled_learning_rate, shuffled_batches
 from trainers.config import RankerConfig
+from trainers.distributed import LOCAL, Parallel
 from trainers.early_stopping import EarlyStopping
 from trainers.encoding import EncodedData
-from trainers.examples import build_examples, last_positions
+from trainers.examples import NextItemExamples, build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
-from trainers.holdout import HoldoutSet
+from trainers.holdout import HoldoutSet, without_user_features
 from trainers.inference import rank_scores, reorder, retrieve_candidates
+from trainers.memory import log_peak_rss
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
 from trainers.out_of_fold import InSample, ListSource
@@ -40,34 +43,77 @@ from trainers.weight_averaging import WeightAverage
 log = logging.getLogger(__name__)
 
 
+LIST_CHUNK = 8192
+"""Examples retrieved at a time while building the ranker's lists: only this many full
+candidate lists [chunk, n_candidates] exist at once, not one per training example."""
+
+
+def _chunk_lists(
+    data: EncodedData,
+    bare_data: EncodedData,
+    source: ListSource,
+    ex: NextItemExamples,
+    index: np.ndarray,
+    bare: np.ndarray,
+    config: RankerConfig,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the examples ``index``: those whose target was retrieved, and per such example the
+    list [target, k random other retrieved candidates] with the candidates' scores. Examples
+    where ``bare`` [len(index)] is true are retrieved from ``bare_data`` (every user feature
+    missing), as a history-only request is."""
+    codes, scores = source.retrieve(
+        data, ex.user_rows[index], ex.history_arrays(index), config.n_candidates
+    )
+    if bare.any():
+        alone = index[bare]
+        codes[bare], scores[bare] = source.retrieve(
+            bare_data, ex.user_rows[alone], ex.history_arrays(alone), config.n_candidates
+        )
+    retrieved = codes == ex.targets[index][:, None]
+    hit_rows = np.flatnonzero(retrieved.any(axis=1))
+    codes, scores, retrieved = codes[hit_rows], scores[hit_rows], retrieved[hit_rows]
+    k = min(config.negatives_per_positive, codes.shape[1] - 1)
+    # k uniform draws without replacement among the other candidates: the k smallest random keys.
+    keys = rng.random(codes.shape)
+    keys[retrieved] = np.inf
+    hit = retrieved.argmax(axis=1)[:, None]
+    columns = np.concatenate([hit, np.argsort(keys, axis=1)[:, :k]], axis=1)
+    lists = np.take_along_axis(codes, columns, axis=1)
+    return index[hit_rows], lists, np.take_along_axis(scores, columns, axis=1)
+
+
 def _training_lists(
     data: EncodedData,
+    bare_data: EncodedData,
     source: ListSource,
     config: RankerConfig,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Per example: history, user, [positive + negatives] codes, their scores, labels, weights."""
+    """Per example: history, user, [positive + negatives] codes, their scores, labels,
+    weights, whether it stands for a history-only request (a ``bare_list_rate`` share)."""
     positions = last_positions(data, config.positions_per_user)
     ex = build_examples(data, positions, data.schema.max_history)
-    ratings = np.concatenate([data.train.ratings[s][p] for s, p in enumerate(positions)])
-    histories = [row[row > 0] for row in ex.history]
-    codes, scores = source.retrieve(data, ex.user_rows, histories, config.n_candidates)
-    retrieved = codes == ex.targets[:, None]
-    rows = np.flatnonzero(retrieved.any(axis=1))
-    k = min(config.negatives_per_positive, codes.shape[1] - 1)
-    lists = np.zeros((len(rows), k + 1), dtype=np.int64)
-    list_scores = np.zeros((len(rows), k + 1), dtype=np.float32)
-    for out, row in enumerate(rows):
-        hit = int(retrieved[row].argmax())
-        pick = rng.choice(np.flatnonzero(~retrieved[row]), size=k, replace=False)
-        lists[out] = np.r_[codes[row][hit], codes[row][pick]]
-        list_scores[out] = np.r_[scores[row][hit], scores[row][pick]]
+    ratings = data.train.ratings.values[positions]
+    bare = np.zeros(len(ex), dtype=bool)
+    if config.bare_list_rate > 0:
+        bare = rng.random(len(ex)) < config.bare_list_rate
+    parts = [
+        _chunk_lists(data, bare_data, source, ex, chunk, bare[chunk], config, rng)
+        for chunk in np.array_split(np.arange(len(ex)), max(1, -(-len(ex) // LIST_CHUNK)))
+    ]
+    rows = np.concatenate([np.zeros(0, dtype=np.int64)] + [p[0] for p in parts])
+    width = min(config.negatives_per_positive, config.n_candidates - 1) + 1
+    lists = np.concatenate([np.zeros((0, width), dtype=np.int64)] + [p[1] for p in parts])
+    list_scores = np.concatenate(
+        [np.zeros((0, width), dtype=np.float32)] + [p[2] for p in parts]
+    ).astype(np.float32)
     labels = np.zeros_like(list_scores)
     labels[:, 0] = 1.0
     weights = np.ones_like(list_scores)
     weights[:, 0] = ratings[rows]
     return {
-        "history": ex.history[rows],
+        "history": ex.histories(rows),
         "user_rows": ex.user_rows[rows],
         "candidates": lists,
         "scores": list_scores,
@@ -75,6 +121,7 @@ def _training_lists(
         "weights": weights,
         "gaps": ex.seconds_since_last[rows],
         "interactions": ex.interactions[rows],
+        "bare": bare[rows],
     }
 
 
@@ -120,7 +167,7 @@ def validation_ndcg(
 
 
 def _batch_loss(
-    ranker: Ranker,
+    ranker: nn.Module,
     data: EncodedData,
     lists: dict[str, np.ndarray],
     tensors: dict[str, torch.Tensor],
@@ -128,10 +175,13 @@ def _batch_loss(
     dropout: FeatureDropout,
     config: RankerConfig,
 ) -> torch.Tensor:
-    """The loss of one batch of training lists, user features dropped out."""
+    """The loss of one batch of training lists, user features dropped out (all of them for
+    the lists retrieved as history-only requests)."""
     rows = lists["user_rows"][index]
     user = dropout.apply(
-        *data.user_inputs(rows, lists["interactions"][index]), lists["gaps"][index]
+        *data.user_inputs(rows, lists["interactions"][index]),
+        lists["gaps"][index],
+        absent=lists["bare"][index],
     )
     picked = torch.from_numpy(index)
     logits = ranker(
@@ -156,6 +206,7 @@ def train_ranker(
     *,
     lists_from: ListSource | None = None,
     history: list[EpochRecord] | None = None,
+    parallel: Parallel = LOCAL,
 ) -> tuple[Ranker, dict[str, float]]:
     """Train, keep the best epoch by validation NDCG@10 and stop after ``config.patience``
     epochs without a better one (with ``select_epoch=False``: all ``config.epochs``, the last
@@ -164,7 +215,10 @@ def train_ranker(
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
     validation lists always come from ``candidate_model``, the generator that is served, for
-    a fixed sample of at most ``config.validation_users`` users."""
+    a fixed sample of at most ``config.validation_users`` users.
+    ``parallel`` shares the work among torchrun's processes (``trainers/distributed.py``)."""
+    if config.select_on not in ("features", "both"):
+        raise ValueError(f"select_on must be 'features' or 'both', got {config.select_on!r}")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     ranker = Ranker(
@@ -175,7 +229,10 @@ def train_ranker(
         config,
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
-    lists = _training_lists(data, source, config, rng)
+    monitor = sample_holdout(valid, config.validation_users, seed)
+    bare_data, bare_valid = without_user_features(data, monitor)
+    lists = _training_lists(data, bare_data, source, config, rng)
+    log_peak_rss("ranker lists")
     count = len(lists["labels"])
     size = batch_size_for(config.batch_size, count)
     lr = scaled_learning_rate(config.learning_rate, size, config.lr_scaling)
@@ -191,32 +248,48 @@ def train_ranker(
     )
     progress = EpochProgress(log, "ranker", config.epochs, history, count)
     tensors = {key: torch.from_numpy(value) for key, value in lists.items()}
-    monitor = sample_holdout(valid, config.validation_users, seed)
     _, valid_codes, valid_scores = retrieve_candidates(
         candidate_model, data, monitor.user_rows, monitor.histories, config.n_candidates
     )
+    bare_lists = None
+    if config.select_on == "both":
+        bare_lists = retrieve_candidates(
+            candidate_model, bare_data, monitor.user_rows, monitor.histories, config.n_candidates
+        )[1:]
     patience = config.patience if config.select_epoch else config.epochs
     stopping = EarlyStopping(patience, config.epochs)
     kept: dict[str, float] = {}
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
+
+    def validate(model: Ranker) -> dict[str, float]:
+        metrics = validation_ndcg(model, data, monitor, valid_codes, valid_scores)
+        if bare_lists is not None:
+            bare = validation_ndcg(model, bare_data, bare_valid, *bare_lists)
+            metrics["valid_ndcg@10_history_only"] = bare["valid_ndcg@10"]
+            metrics["valid_ndcg@10_selection"] = (
+                metrics["valid_ndcg@10"] + bare["valid_ndcg@10"]
+            ) / 2
+        return metrics
+
+    net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
         started = time.perf_counter()
         total = torch.zeros(())
-        for index in shuffled_batches(count, size, rng):
-            loss = _batch_loss(ranker, data, lists, tensors, index, dropout, config)
+        for index in parallel.shard(shuffled_batches(count, size, rng)):
+            loss = _batch_loss(net, data, lists, tensors, index, dropout, config)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.detach() * len(index)
         seconds = time.perf_counter() - started
         evaluated, snapshot = averager.update(ranker)
-        metrics = validation_ndcg(evaluated, data, monitor, valid_codes, valid_scores)
-        progress.epoch(epoch, float(total) / count, metrics, seconds)
+        metrics = parallel.on_main(lambda: validate(evaluated))
+        progress.epoch(epoch, float(parallel.total(total)) / count, metrics, seconds)
         # Without epoch selection every epoch counts as the best so far: the last is kept.
-        score = metrics["valid_ndcg@10"] if config.select_epoch else float(epoch)
-        if stopping.update(score, snapshot):
+        score = metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
+        if stopping.update(score if config.select_epoch else float(epoch), snapshot):
             kept = metrics
         if stopping.done:
             break

@@ -28,7 +28,7 @@ def sample_holdout(holdout: HoldoutSet, max_users: int, seed: int) -> HoldoutSet
     keep = np.sort(rng.choice(len(holdout), size=max_users, replace=False))
     return HoldoutSet(
         user_rows=holdout.user_rows[keep],
-        histories=tuple(holdout.histories[i] for i in keep),
+        histories=holdout.histories.select(keep),
         targets=holdout.targets[keep],
         seconds_since_last=holdout.seconds_since_last[keep],
     )

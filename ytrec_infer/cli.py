@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from ytrec_infer import ArtifactError, Recommender, __version__
+from ytrec_infer.batch_command import batch_recommend
 from ytrec_infer.cli_fields import merged, typed_fields
 from ytrec_infer.plugins import COMMANDS, plugins
 
@@ -326,6 +327,8 @@ def serve(
     if not run(options, click.echo, host, port, workers, graceful_timeout, level):
         raise click.ClickException(f"could not serve {artifact}: see the error logged above")
 
+
+main.add_command(batch_recommend)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,6 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .columnar import (
+    CellProblem,
+    id_array,
+    ratings_array,
+    read_columns_whole,
+    release_unused_memory,
+    text_cells,
+    timestamps_array,
+)
 from .errors import DataError
 from .fields import (
     parse_age,
@@ -27,7 +36,7 @@ from .fields import (
     parse_rating,
     parse_timestamp,
 )
-from .schema import Dataset, Interactions, ItemTable
+from .schema import Dataset, Interactions, ItemTable, UserTable
 from .tables import ItemRow, UserRow, build_item_table, build_user_table, check_coverage
 from .tabular import column_key, read_columns, read_table
 
@@ -97,37 +106,70 @@ def id_values(*columns: list[str]) -> list[np.ndarray]:
     return [np.array(column, dtype=str).reshape(-1) for column in columns]
 
 
-def read_interactions(path: Path) -> tuple[list[str], list[str], Interactions]:
-    """The log's user and item id cells and its rows in file order (ids still to be typed by
-    :func:`id_values`); a missing or empty rating cell counts as 1."""
+def same_kind(log_ids: np.ndarray, table_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both id arrays as int64 when both are, else both as strings."""
+    if log_ids.dtype.kind == "i" and table_ids.dtype.kind == "i":
+        return log_ids, table_ids
+    return log_ids.astype(str), table_ids.astype(str)
+
+
+def _interaction_fields() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    required = {"user": USER_COLUMNS, "item": ITEM_COLUMNS, "timestamp": TIME_COLUMNS}
+    return required, {"rating": RATING_COLUMNS}
+
+
+def read_interactions_by_row(path: Path) -> Interactions:
+    """The log row by row through :func:`read_table`: slow, but it names the line of any bad
+    cell; used when the columnar reader found a problem."""
     users: list[str] = []
     items: list[str] = []
     ratings: list[float] = []
     times: list[int] = []
-    required = {"user": USER_COLUMNS, "item": ITEM_COLUMNS, "timestamp": TIME_COLUMNS}
-    for where, row in read_table(path, required, {"rating": RATING_COLUMNS}):
+    for where, row in read_table(path, *_interaction_fields()):
         users.append(_raw_id(row["user"], where, "user id"))
         items.append(_raw_id(row["item"], where, "item id"))
         rating = row.get("rating", "")
         ratings.append(parse_rating(rating, where) if rating else DEFAULT_RATING)
         times.append(_timestamp(row["timestamp"], where))
-    if not users:
-        raise DataError(f"{path}: no interactions; expected a header row and at least one row")
-    return (
-        users,
-        items,
-        Interactions(
-            user_ids=np.zeros(len(users), dtype=np.int64),
-            item_ids=np.zeros(len(items), dtype=np.int64),
-            ratings=np.array(ratings, dtype=np.float32),
-            timestamps=np.array(times, dtype=np.int64),
-        ),
+    user_ids, item_ids = id_values(users)[0], id_values(items)[0]
+    stamps = np.array(times, dtype=np.int64)
+    return Interactions(
+        user_ids, item_ids, np.array(ratings), stamps, context_columns(path), str(path)
     )
+
+
+def read_interactions(path: Path) -> Interactions:
+    """The log's rows in file order, read column-wise (:mod:`.columnar`); ids are int64 when
+    every one is a plain integer, else strings; a missing or empty rating cell counts as 1.
+
+    A cell the vectorised checks reject sends the file through the row-wise reader, which
+    raises the DataError naming its line (or reads a file pyarrow could not take as is)."""
+    try:
+        columns, others = read_columns_whole(path, *_interaction_fields())
+        users = id_array(columns["user"])
+        interactions = Interactions(
+            user_ids=users,
+            item_ids=id_array(columns["item"]),
+            ratings=ratings_array(columns.get("rating"), len(users), DEFAULT_RATING),
+            timestamps=timestamps_array(
+                columns["timestamp"], lambda text: _timestamp(text, str(path))
+            ),
+            columns={name: text_cells(column) for name, column in others.items()},
+            source=str(path),
+        )
+    except CellProblem as problem:
+        logger.warning("%s: %s; reading it row by row", path, problem)
+        interactions = read_interactions_by_row(path)
+    release_unused_memory()
+    if not len(interactions):
+        raise DataError(f"{path}: no interactions; expected a header row and at least one row")
+    return interactions
 
 
 def context_columns(path: Path) -> dict[str, np.ndarray]:
     """The log's columns besides user, item, timestamp and rating, as text cells in file order
-    (what declared context features read: the device or hour of each interaction)."""
+    (what declared context features read: the device or hour of each interaction), read row
+    by row (the columnar reader returns them as :func:`.columnar.text_cells`)."""
     known = {column_key(a) for a in USER_COLUMNS + ITEM_COLUMNS + TIME_COLUMNS + RATING_COLUMNS}
     return {
         name: np.array(cells, dtype=str)
@@ -190,6 +232,31 @@ def _at_least_one_genre(items: ItemTable) -> ItemTable:
     )
 
 
+def placeholder_items(item_ids: np.ndarray, source: Path) -> ItemTable:
+    """Items of a log without an item table: title ``"item <id>"``, no year, no genres."""
+    return ItemTable(
+        item_ids=item_ids,
+        titles=tuple(f"item {i}" for i in item_ids.tolist()),
+        release_years=np.full(len(item_ids), np.nan, dtype=np.float32),
+        genres=np.zeros((len(item_ids), 0), dtype=bool),
+        genre_names=(),
+        source=str(source),
+    )
+
+
+def unknown_users(user_ids: np.ndarray, source: Path) -> UserTable:
+    """Users of a log without a user table: every demographic unknown."""
+    empty = ("",) * len(user_ids)
+    return UserTable(
+        user_ids=user_ids,
+        ages=np.full(len(user_ids), np.nan, dtype=np.float32),
+        genders=empty,
+        occupations=empty,
+        zip_codes=empty,
+        source=str(source),
+    )
+
+
 def load_interaction_log(
     log: str | Path, items: str | Path | None = None, users: str | Path | None = None
 ) -> Dataset:
@@ -203,37 +270,44 @@ def load_interaction_log(
     (1000, 120)
     """
     log_path = Path(log).expanduser()
-    user_cells, item_cells, parsed = read_interactions(log_path)
+    interactions = read_interactions(log_path)
     item_columns: dict[str, tuple[str, ...]] = {}
     user_columns: dict[str, tuple[str, ...]] = {}
     if items is not None:
         item_path = Path(items).expanduser()
         item_rows = read_items(item_path)
         item_columns = read_columns(item_path)
+        log_items, table_items = same_kind(
+            interactions.item_ids, id_values([str(r.item_id) for r in item_rows])[0]
+        )
+        item_rows = [r._replace(item_id=i) for r, i in zip(item_rows, table_items.tolist())]
+        item_table = build_item_table(item_rows, item_path, item_columns)
     else:
         item_path = log_path
-        item_rows = [ItemRow(i, f"item {i}", math.nan, ()) for i in sorted(set(item_cells))]
+        log_items = interactions.item_ids
+        item_table = placeholder_items(np.unique(log_items), log_path)
     if users is not None:
         user_path = Path(users).expanduser()
         user_rows = read_users(user_path)
         user_columns = read_columns(user_path)
+        log_users, table_users = same_kind(
+            interactions.user_ids, id_values([str(r.user_id) for r in user_rows])[0]
+        )
+        user_rows = [r._replace(user_id=u) for r, u in zip(user_rows, table_users.tolist())]
+        user_table = build_user_table(user_rows, user_path, user_columns)
     else:
         user_path = log_path
-        user_rows = [UserRow(u, math.nan, "", "", "") for u in sorted(set(user_cells))]
-    log_users, table_users = id_values(user_cells, [str(r.user_id) for r in user_rows])
-    log_items, table_items = id_values(item_cells, [str(r.item_id) for r in item_rows])
+        log_users = interactions.user_ids
+        user_table = unknown_users(np.unique(log_users), log_path)
     interactions = Interactions(
         log_users,
         log_items,
-        parsed.ratings,
-        parsed.timestamps,
-        context_columns(log_path),
-        str(log_path),
+        interactions.ratings,
+        interactions.timestamps,
+        interactions.columns,
+        interactions.source,
     )
-    item_rows = [r._replace(item_id=i) for r, i in zip(item_rows, table_items.tolist())]
-    user_rows = [r._replace(user_id=u) for r, u in zip(user_rows, table_users.tolist())]
-    item_table = _at_least_one_genre(build_item_table(item_rows, item_path, item_columns))
-    user_table = build_user_table(user_rows, user_path, user_columns)
+    item_table = _at_least_one_genre(item_table)
     check_coverage(interactions, item_table, user_table, (log_path, item_path, user_path))
     logger.info(
         "loaded %s: %d interactions, %d users, %d items, %d genres",

@@ -2,7 +2,9 @@
 
 Own interaction logs arrive as CSV (header row, comma separated) or Parquet (read with pyarrow,
 else pandas, when one is installed). Every cell becomes text so that the same parsers, and the
-same "<file> row <n>: ..." errors, serve both formats.
+same "<file> row <n>: ..." errors, serve both formats. Item and user tables are read this way;
+an interaction log is read column-wise (:mod:`.columnar`) and comes here only to name the line
+of a problem the columnar reader found.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import DataError
 
@@ -39,7 +41,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def _open_csv(path: Path) -> tuple[TextIO, Any, list[str], str]:
+    """The open file, its csv reader past the header, the header and the delimiter (a tab
+    for ``.tsv`` or a tab-separated first 64 KiB, else a comma)."""
     handle = path.open("r", encoding="utf-8-sig", newline="")
     try:
         sample = handle.read(64 * 1024)
@@ -53,6 +57,18 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     if header is None:
         handle.close()
         raise DataError(f"{path}: file is empty; expected a header row naming the columns")
+    return handle, reader, header, delimiter
+
+
+def csv_header(path: Path) -> tuple[list[str], str]:
+    """The header row of a CSV file and its delimiter (what the columnar reader needs)."""
+    handle, _, header, delimiter = _open_csv(path)
+    handle.close()
+    return header, delimiter
+
+
+def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    handle, reader, header, _ = _open_csv(path)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         with handle:
@@ -104,20 +120,27 @@ def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]
     return header, rows()
 
 
-def _open_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], str]:
-    """Header, rows and the unit of a row in messages ("line" or "row"), by file suffix."""
+def table_format(path: Path) -> str:
+    """``"parquet"`` or ``"csv"`` by file suffix; a missing file or other suffix: DataError."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in PARQUET_SUFFIXES:
-        header, rows = _parquet_rows(path)
-        return header, rows, "row"
+        return "parquet"
     if suffix in CSV_SUFFIXES:
-        header, rows = _csv_rows(path)
-        return header, rows, "line"
+        return "csv"
     raise DataError(
         f"{path}: unknown table format {path.suffix!r}; use one of {', '.join(TABLE_SUFFIXES)}"
     )
+
+
+def _open_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], str]:
+    """Header, rows and the unit of a row in messages ("line" or "row"), by file suffix."""
+    if table_format(path) == "parquet":
+        header, rows = _parquet_rows(path)
+        return header, rows, "row"
+    header, rows = _csv_rows(path)
+    return header, rows, "line"
 
 
 def read_columns(path: Path) -> dict[str, tuple[str, ...]]:
