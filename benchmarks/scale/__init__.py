@@ -1,0 +1,1 @@
+"""Scale benchmark: synthetic logs of 1M-100M interactions through the whole training job."""

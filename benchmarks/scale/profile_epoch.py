@@ -1,0 +1,70 @@
+"""cProfile of one candidate-generator epoch on a scale log: where an epoch's time goes.
+
+    python -m benchmarks.scale.profile_epoch --log DIR --out benchmarks/results/scale_profile_1m.txt
+
+Reads and encodes the log first (not profiled), then profiles
+:func:`trainers.train_candidates.train_candidates` with one epoch: the building of the
+examples and the epoch's validation are in the profile too, under their own function names
+(``build_examples``, ``validation_recall``), so the training loop's share can be read off.
+Writes the top 20 functions by own time and by cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+from dataclasses import replace
+from pathlib import Path
+
+
+def profile_epoch(log_dir: Path, threads: int = 1) -> str:
+    """The profile report of one epoch, as text."""
+    import torch
+
+    from trainers.config import TrainConfig
+    from trainers.holdout import holdout_set
+    from trainers.pipeline import prepare_data
+    from trainers.train_candidates import train_candidates
+
+    torch.set_num_threads(threads)
+    config = TrainConfig()
+    data = prepare_data(
+        log_dir / "log.parquet",
+        config.candidate.max_history,
+        log_dir / "items.csv",
+        log_dir / "users.csv",
+        log_dir / "features.json",
+    )
+    valid = holdout_set(data, "valid")
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    train_candidates(data, replace(config.candidate, epochs=1), valid, config.seed)
+    profiler.disable()
+    seconds = time.perf_counter() - started
+    out = io.StringIO()
+    out.write(
+        f"one candidate-generator epoch on {log_dir.name}: {seconds:.1f} s under cProfile, "
+        f"torch threads {torch.get_num_threads()}\n\n"
+    )
+    for order in ("tottime", "cumulative"):
+        out.write(f"--- top 20 by {order} ---\n")
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(20)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: profile one epoch, write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--log", type=Path, required=True, help="folder of a scale log")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    args.out.write_text(profile_epoch(args.log, args.threads))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The scale results as numbers of growth (1M -> 10M, extrapolated 100M) and a Markdown table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+PHASES = (
+    "ingest",
+    "encoding",
+    "candidate_generator",
+    "ranker_lists",
+    "ranker",
+    "export",
+    "index_build",
+)
+START, END = "<!-- scale-table -->", "<!-- /scale-table -->"
+
+
+def growth(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per label measured at both 1M and 10M interactions: the cost ratio of each phase, of
+    the whole job and of the peak RSS, and the 100M figures extrapolated by applying the same
+    ratio once more (``extrapolated: true``: not measured)."""
+    out = []
+    by_size = {(r["label"], r["rows_requested"]): r for r in runs}
+    for label in dict.fromkeys(r["label"] for r in runs):
+        small, large = by_size.get((label, 1_000_000)), by_size.get((label, 10_000_000))
+        if small is None or large is None:
+            continue
+        ratio, projected = {}, {}
+        for phase in PHASES:
+            a, b = small["phases"][phase]["seconds"], large["phases"][phase]["seconds"]
+            ratio[phase] = round(b / a, 2) if a > 0 else None
+            projected[phase] = round(b * b / a, 1) if a > 0 else None
+        for key in ("total_seconds", "peak_rss_mb"):
+            ratio[key] = round(large[key] / small[key], 2)
+            projected[key] = round(large[key] * large[key] / small[key], 1)
+        out.append(
+            {
+                "label": label,
+                "ratio_10m_over_1m": ratio,
+                "rows_100m": {"extrapolated": True, **projected},
+            }
+        )
+    return out
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value / 60:.1f} min" if value >= 600 else f"{value:.0f} s"
+
+
+def _network(run: dict[str, Any], phase: str) -> str:
+    network = run["networks"][phase]
+    return f"{_seconds(run['phases'][phase]['seconds'])} ({network['epochs']} ep)"
+
+
+def _rate(network: dict[str, Any]) -> str:
+    """Examples/s over the network's phase, and of its training steps alone when recorded."""
+    train = network.get("train_examples_per_second")
+    whole = f"{network['examples_per_second']:,}"
+    return f"{whole} ({train:,} train)" if train else whole
+
+
+def _metric(run: dict[str, Any], key: str) -> str:
+    value = run["metrics"].get(key)
+    return "" if value is None else f"{value:.4f}"
+
+
+def table(payload: dict[str, Any]) -> str:
+    """The runs, then the growth rows, as Markdown."""
+    lines = [
+        "| label | rows | users / items | ingest | encoding | candidate gen. | ex/s | ranker lists"
+        " | ranker | export | index | total | est. full epochs | peak RSS | log columns (RSS /)"
+        " | Recall@100 | NDCG@10 | load avg before / after |",
+        "|" + "---|" * 18,
+    ]
+    for run in payload["runs"]:
+        phases = run["phases"]
+        estimate = run.get("full_epochs_estimate", {}).get("total")
+        lines.append(
+            "| " + " | ".join([
+                run["label"],
+                f"{run['rows']:,}",
+                f"{run['users']:,} / {run['items']:,}",
+                _seconds(phases["ingest"]["seconds"]),
+                _seconds(phases["encoding"]["seconds"]),
+                _network(run, "candidate_generator"),
+                _rate(run["networks"]["candidate_generator"]),
+                _seconds(phases["ranker_lists"]["seconds"]),
+                _network(run, "ranker"),
+                _seconds(phases["export"]["seconds"]),
+                _seconds(phases["index_build"]["seconds"]),
+                _seconds(run["total_seconds"]),
+                _seconds(estimate),
+                f"{run['peak_rss_mb'] / 1024:.2f} GB",
+                f"{run['log_column_mb']:.0f} MB ({run['peak_rss_mb'] / run['log_column_mb']:.0f}x)",
+                _metric(run, "valid_recall@100"),
+                _metric(run, "valid_ndcg@10"),
+                f"{run['load_average_before'].split(',')[0]} / "
+                f"{run['load_average_after'].split(',')[0]}",
+            ]) + " |"
+        )
+    for grown in payload.get("growth", []):
+        ratio, projected = grown["ratio_10m_over_1m"], grown["rows_100m"]
+        cells = [f"{ratio[p]}x" if ratio[p] is not None else "" for p in PHASES]
+        lines.append(
+            f"| {grown['label']} | 10M / 1M cost | | " + " | ".join(cells[:3]) + " | | "
+            + " | ".join(cells[3:]) + f" | {ratio['total_seconds']}x | | "
+            f"{ratio['peak_rss_mb']}x | | | | |"
+        )
+        cells = [_seconds(projected[p]) for p in PHASES]
+        lines.append(
+            f"| {grown['label']} | 100M **extrapolated** | | " + " | ".join(cells[:3]) + " | | "
+            + " | ".join(cells[3:]) + f" | {_seconds(projected['total_seconds'])} | | "
+            f"{projected['peak_rss_mb'] / 1024:.1f} GB | | | | |"
+        )
+    return "\n".join(lines)
+
+
+def render_into(readme: Path, payload: dict[str, Any]) -> None:
+    """Replace the table between the markers of ``readme`` with the current one."""
+    text = readme.read_text()
+    block = f"{START}\n{table(payload)}\n{END}"
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    readme.write_text(pattern.sub(lambda _: block, text) if pattern.search(text)
+                      else text.rstrip() + "\n\n" + block + "\n")
