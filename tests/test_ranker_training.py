@@ -47,3 +47,40 @@ def test_unknown_loss_is_refused() -> None:
     logits, labels, weights = _lists()
     with pytest.raises(ValueError, match="pointwise"):
         ranking_loss(logits, labels, weights, "pairwise")
+
+
+def test_absent_rows_get_exactly_the_history_only_encoding(trained) -> None:
+    """Rows marked absent carry what a request without ``user=`` sends; the others are kept."""
+    import numpy as np
+
+    from trainers.feature_dropout import FeatureDropout
+    from ytrec_infer.features import encode_user
+
+    data = trained.data
+    rows = np.arange(4)
+    gaps = np.array([10.0, 20.0, 30.0, 40.0], dtype=np.float32)
+    absent = np.array([False, True, False, True])
+    out = FeatureDropout(0.0, data.schema, seed=0).apply(
+        data.user_categorical[rows], data.user_numeric[rows], gaps, absent=absent
+    )
+    missing = encode_user(None, data.schema)
+    np.testing.assert_array_equal(out.categorical[absent], np.stack([missing.categorical] * 2))
+    np.testing.assert_array_equal(out.numeric[absent], np.stack([missing.numeric] * 2))
+    np.testing.assert_array_equal(out.seconds_since_last[absent], missing.seconds_since_last)
+    np.testing.assert_array_equal(out.categorical[~absent], data.user_categorical[[0, 2]])
+    np.testing.assert_array_equal(out.numeric[~absent], data.user_numeric[[0, 2]])
+    np.testing.assert_array_equal(out.seconds_since_last[~absent], [10.0, 30.0])
+    assert (data.user_categorical[[1, 3]] != missing.categorical).any()
+
+
+def test_unknown_epoch_selection_is_refused(trained) -> None:
+    from dataclasses import replace
+
+    from trainers.config import RankerConfig
+    from trainers.holdout import holdout_set
+    from trainers.train_ranker import train_ranker
+
+    config = replace(RankerConfig(), select_on="test")
+    valid = holdout_set(trained.data, "valid")
+    with pytest.raises(ValueError, match="select_on"):
+        train_ranker(trained.data, trained.candidate_model, config, valid, seed=0)

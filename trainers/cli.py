@@ -147,18 +147,21 @@ def train(
     """Train both networks on a dataset, export them, build the index, write an artifact.
 
     Progress (epoch, loss, validation metric, time left) goes to stderr through logging.
+    Started by torchrun, each process trains on its part of every batch and rank 0 exports.
 
     \b
     Examples:
       ytrec train --data movielens-100k --out artifacts/ml100k --curves curves.png
       ytrec train --data log.csv --items items.csv --users users.csv --out artifacts/mine
       ytrec train --data log.csv --users users.csv --features features.json --out artifacts/mine
+      torchrun --nproc-per-node 2 -m trainers.distributed_train --data log.csv --out artifacts/mine
     """
     from dataclasses import replace
 
     from trainers.config import TrainConfig
     from trainers.curves import plot_training_curves, require_matplotlib, write_history
     from trainers.data import DataError
+    from trainers.distributed import from_environment
     from trainers.models import CandidateModel  # noqa: F401  (torch sets its log levels on import)
     from trainers.pipeline import train_and_export
     from trainers.threads import use_threads
@@ -168,17 +171,21 @@ def train(
             require_matplotlib()
         except ImportError as exc:
             raise click.ClickException(str(exc)) from None
-    setup_logging(quiet)
-    use_threads(threads)
+    parallel = from_environment()  # under torchrun: one of its processes (docs/distributed.md)
+    setup_logging(quiet or not parallel.is_main)
+    use_threads(parallel.threads(threads))
     config = TrainConfig.small(seed) if preset == "small" else TrainConfig(seed=seed)
     if epochs is not None:
         config = replace(config, candidate=replace(config.candidate, epochs=epochs))
     try:
         result = train_and_export(
-            data_spec, out, config, items=items, users=users, features=features
+            data_spec, out, config, items=items, users=users, features=features, parallel=parallel
         )
     except (DataError, SchemaError, FileExistsError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(str(exc)) from None  # torchrun stops the other processes
+    parallel.close()
+    if not parallel.is_main:
+        return
     if history_path is not None:
         write_history(result.history, history_path)
     if curves is not None:

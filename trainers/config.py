@@ -56,10 +56,18 @@ class RankerConfig:
     dropout: float = 0.1
     # As CandidateConfig.feature_dropout, for the user and context features the ranker sees.
     feature_dropout: float = 0.5
+    # Share of training lists retrieved as a history-only request would be (every user feature
+    # missing in both networks), so the ranker learns the lists it gets for those requests; 0.25
+    # and 0.5 did not beat 0 on validation (docs/evaluation.md, "Ranker for history-only requests").
+    bare_list_rate: float = 0.0
     epochs: int = 30
     # Keep the epoch with the best validation NDCG@10 (else the last); each epoch's weights are
     # the mean of the last ``average_last`` epochs' weights.
     select_epoch: bool = True
+    # What the best epoch is chosen on: "features" = validation NDCG@10 of requests with the
+    # user's features, "both" = the mean of that and of history-only requests (the same epoch on
+    # 2 of 3 seeds, +0.0004 on the mean it selects on: not kept, docs/evaluation.md as above).
+    select_on: str = "features"
     average_last: int = 3
     batch_size: int = 256
     learning_rate: float = 1e-3

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainers.encoding import SECONDS_PER_DAY, EncodedData
+from trainers.ragged import concatenated_ranges
 
 
 @dataclass(frozen=True)
@@ -89,30 +90,30 @@ def sample_positions(
     users: np.ndarray | None = None,
 ) -> np.ndarray:
     """Up to ``cap`` positions t >= 1 per user (flat, in sequence order), drawn uniformly
-    without replacement; ``users`` (a mask over user rows) keeps only those users' positions."""
+    without replacement; ``users`` (a mask over user rows) keeps only those users' positions.
+
+    Only the sequences longer than ``cap`` draw random keys (for their own positions), so the
+    temporary arrays stay near the size of the result."""
     train = data.train
-    sequence = train.items.rows
-    eligible = np.ones(len(sequence), dtype=bool)
-    eligible[train.offsets[:-1]] = False  # position 0 has no history
+    counts = np.maximum(train.items.lengths - 1, 0)  # positions 1.. of each sequence
     if users is not None:
-        eligible &= users[train.user_rows[sequence]]
-    candidates = np.flatnonzero(eligible)
-    owner = sequence[candidates]
-    counts = np.bincount(owner, minlength=len(train.user_rows))
-    if counts.max(initial=0) <= cap:
-        return candidates
-    # Within each sequence, keep the positions holding the ``cap`` smallest random keys.
-    keys = rng.random(len(candidates))
-    order = np.lexsort((keys, owner))
-    first = np.r_[0, np.cumsum(counts)[:-1]]
-    rank = np.arange(len(order)) - first[owner[order]]
-    return np.sort(candidates[order[rank < cap]])
+        counts = np.where(users[train.user_rows], counts, 0)
+    heavy = counts > cap
+    light = concatenated_ranges(train.offsets[:-1][~heavy] + 1, counts[~heavy])
+    if not heavy.any():
+        return light
+    starts, sizes = train.offsets[:-1][heavy] + 1, counts[heavy]
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    # Within each long sequence keep the positions holding the ``cap`` smallest random keys.
+    order = np.lexsort((rng.random(len(owner)), owner))
+    rank = np.arange(len(order)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    chosen = order[rank < cap]
+    drawn = starts[owner[chosen]] + (chosen - (np.cumsum(sizes) - sizes)[owner[chosen]])
+    return np.sort(np.concatenate([light, drawn]))
 
 
 def last_positions(data: EncodedData, count: int) -> np.ndarray:
     """The last ``count`` positions t >= 1 of each user's sequence (closest to serving time)."""
-    train = data.train
-    sequence = train.items.rows
-    step = np.arange(len(sequence)) - train.offsets[sequence]
-    from_end = train.offsets[sequence + 1] - np.arange(len(sequence))
-    return np.flatnonzero((step >= 1) & (from_end <= count))
+    offsets = data.train.offsets
+    first = np.maximum(offsets[:-1] + 1, offsets[1:] - count)
+    return concatenated_ranges(first, np.maximum(offsets[1:] - first, 0))

@@ -53,17 +53,21 @@ class FeatureDropout:
         categorical: np.ndarray,
         numeric: np.ndarray,
         seconds_since_last: np.ndarray | None = None,
+        absent: np.ndarray | None = None,
     ) -> DroppedUser:
-        """Copies of the inputs with dropped features set to their missing encoding."""
+        """Copies of the inputs with dropped features set to their missing encoding; rows where
+        ``absent`` [B] is true lose every feature (a history-only request)."""
         gaps = (
             np.full(len(categorical), self.missing.seconds_since_last, dtype=np.float32)
             if seconds_since_last is None
             else seconds_since_last
         )
-        if self.rate == 0.0:
-            return DroppedUser(categorical, numeric, gaps)
-        return DroppedUser(
-            categorical=self._drop(categorical, self.missing.categorical),
-            numeric=self._drop(numeric, self.missing.numeric),
-            seconds_since_last=self._drop(gaps, self.missing.seconds_since_last),
-        )
+        if self.rate > 0.0:
+            categorical = self._drop(categorical, self.missing.categorical)
+            numeric = self._drop(numeric, self.missing.numeric)
+            gaps = self._drop(gaps, self.missing.seconds_since_last)
+        if absent is not None and absent.any():
+            categorical = np.where(absent[:, None], self.missing.categorical, categorical)
+            numeric = np.where(absent[:, None], self.missing.numeric, numeric).astype(numeric.dtype)
+            gaps = np.where(absent, self.missing.seconds_since_last, gaps).astype(gaps.dtype)
+        return DroppedUser(categorical, numeric, gaps)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trainers.config import TrainConfig
+from trainers.distributed import LOCAL, Parallel
 from trainers.data import open_dataset, split_leave_last_out
 from trainers.encoding import EncodedData, encode
 from trainers.feature_encoding import resolve_schema
@@ -76,15 +77,18 @@ def train_networks(
     config: TrainConfig,
     valid: HoldoutSet,
     history: list[EpochRecord] | None = None,
+    parallel: Parallel = LOCAL,
 ) -> tuple[CandidateModel, Ranker, dict[str, float]]:
     """Train the candidate generator, the ranker's list source (``config.ranker.list_folds``)
-    and the ranker; return both served networks and their validation metrics."""
+    and the ranker; return both served networks and their validation metrics. Under
+    torchrun, ``parallel`` shares both networks' steps among the processes (out-of-fold list
+    generators train whole in every process)."""
     from trainers.out_of_fold import list_source
     from trainers.train_candidates import train_candidates
     from trainers.train_ranker import train_ranker
 
     candidate_model, candidate_metrics = train_candidates(
-        encoded, config.candidate, valid, config.seed, history=history
+        encoded, config.candidate, valid, config.seed, history=history, parallel=parallel
     )
     log_peak_rss("candidate generator")
     source = list_source(
@@ -98,6 +102,7 @@ def train_networks(
         config.seed,
         lists_from=source,
         history=history,
+        parallel=parallel,
     )
     log_peak_rss("ranker")
     return candidate_model, ranker, {**candidate_metrics, **ranker_metrics}
@@ -110,12 +115,15 @@ def train_and_export(
     items: str | Path | None = None,
     users: str | Path | None = None,
     features: str | Path | DeclaredSchema | None = None,
+    parallel: Parallel = LOCAL,
 ) -> TrainResult:
     """Train both networks on ``data`` and publish an artifact at ``out``.
 
     ``data`` is a dataset name, a dataset folder, or an interaction log file (CSV/Parquet of
     user, item, timestamp[, rating]) with optional ``items`` and ``users`` feature tables;
-    ``features`` the feature schema (see :func:`prepare_data`).
+    ``features`` the feature schema (see :func:`prepare_data`). Under torchrun (``parallel``,
+    ``trainers/distributed.py``) every process trains and rank 0 alone exports; the others
+    return the version folder rank 0 wrote.
 
     >>> result = train_and_export("log.csv", Path("artifacts/mine"), TrainConfig.small())
     ... # doctest: +SKIP
@@ -128,9 +136,13 @@ def train_and_export(
     encoded = prepare_data(data, config.candidate.max_history, items, users, features)
     valid = holdout_set(encoded, "valid")
     history: list[EpochRecord] = []
-    candidate_model, ranker, metrics = train_networks(encoded, config, valid, history)
-    artifact = build_artifact(out, encoded, candidate_model, ranker, config, valid, metrics)
+    candidate_model, ranker, metrics = train_networks(encoded, config, valid, history, parallel)
+    artifact = parallel.on_main(
+        lambda: str(build_artifact(out, encoded, candidate_model, ranker, config, valid, metrics))
+    )
     log_peak_rss("export")
     seconds = time.perf_counter() - start
     log.info("trained and exported %s in %.0fs", artifact, seconds)
-    return TrainResult(artifact, metrics, seconds, encoded, candidate_model, ranker, tuple(history))
+    return TrainResult(
+        Path(artifact), metrics, seconds, encoded, candidate_model, ranker, tuple(history)
+    )

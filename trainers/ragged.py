@@ -89,3 +89,12 @@ def run_offsets(keys: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     offsets: np.ndarray = np.r_[starts, len(keys)].astype(np.int64)
     return offsets
+
+
+def concatenated_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``arange(starts[i], starts[i] + counts[i])`` for every ``i``, concatenated (int64)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    ends = np.cumsum(counts)
+    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - counts), counts)
+    shift += np.arange(len(shift), dtype=np.int64)
+    return shift

@@ -18,6 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from trainers.config import CandidateConfig
+from trainers.distributed import LOCAL, Parallel
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, sample_positions
 from trainers.feature_dropout import FeatureDropout
@@ -107,9 +108,12 @@ def train_candidates(
     *,
     users: np.ndarray | None = None,
     history: list[EpochRecord] | None = None,
+    parallel: Parallel = LOCAL,
 ) -> tuple[CandidateModel, dict[str, float]]:
     """Train, keep the best epoch by validation Recall@100 (each epoch's weights averaged over
     the last ``config.average_last`` epochs), return the model in eval mode.
+
+    ``parallel`` shares the work among torchrun's processes (``trainers/distributed.py``).
 
     ``users`` (a mask over user rows) trains on those users only (``trainers/out_of_fold.py``)."""
     if config.softmax not in ("sampled", "full"):
@@ -132,19 +136,20 @@ def train_candidates(
     best: tuple[float, dict[str, torch.Tensor]] = (-1.0, {})
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
+    net = parallel.wrap(model)
     for epoch in range(config.epochs):
         model.train()
         order = rng.permutation(len(examples))
         losses = []
-        for start in range(0, len(order), config.batch_size):
-            batch = order[start : start + config.batch_size]
-            loss = _batch_loss(model, data, examples, batch, config, log_q, dropout)
+        steps = range(0, len(order), config.batch_size)
+        for batch in parallel.shard(order[start : start + config.batch_size] for start in steps):
+            loss = _batch_loss(net, data, examples, batch, config, log_q, dropout)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
         evaluated, snapshot = averager.update(model)
-        recall = validation_recall(evaluated, data, valid)
+        recall = parallel.on_main(lambda: validation_recall(evaluated, data, valid))
         progress.epoch(epoch, float(np.mean(losses)), {"valid_recall@100": recall})
         if recall > best[0]:
             best = (recall, snapshot)

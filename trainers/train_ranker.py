@@ -21,10 +21,11 @@ import torch
 from torch.nn import functional as F
 
 from trainers.config import RankerConfig
+from trainers.distributed import LOCAL, Parallel
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
-from trainers.holdout import HoldoutSet
+from trainers.holdout import HoldoutSet, without_user_features
 from trainers.inference import rank_scores, reorder, retrieve_candidates
 from trainers.memory import log_peak_rss
 from trainers.metrics import summarize
@@ -43,17 +44,26 @@ candidate lists [chunk, n_candidates] exist at once, not one per training exampl
 
 def _chunk_lists(
     data: EncodedData,
+    bare_data: EncodedData,
     source: ListSource,
     ex: NextItemExamples,
     index: np.ndarray,
+    bare: np.ndarray,
     config: RankerConfig,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the examples ``index``: those whose target was retrieved, and per such example the
-    list [target, k random other retrieved candidates] with the candidates' scores."""
+    list [target, k random other retrieved candidates] with the candidates' scores. Examples
+    where ``bare`` [len(index)] is true are retrieved from ``bare_data`` (every user feature
+    missing), as a history-only request is."""
     codes, scores = source.retrieve(
         data, ex.user_rows[index], ex.history_arrays(index), config.n_candidates
     )
+    if bare.any():
+        alone = index[bare]
+        codes[bare], scores[bare] = source.retrieve(
+            bare_data, ex.user_rows[alone], ex.history_arrays(alone), config.n_candidates
+        )
     retrieved = codes == ex.targets[index][:, None]
     hit_rows = np.flatnonzero(retrieved.any(axis=1))
     codes, scores, retrieved = codes[hit_rows], scores[hit_rows], retrieved[hit_rows]
@@ -69,16 +79,21 @@ def _chunk_lists(
 
 def _training_lists(
     data: EncodedData,
+    bare_data: EncodedData,
     source: ListSource,
     config: RankerConfig,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Per example: history, user, [positive + negatives] codes, their scores, labels, weights."""
+    """Per example: history, user, [positive + negatives] codes, their scores, labels,
+    weights, whether it stands for a history-only request (a ``bare_list_rate`` share)."""
     positions = last_positions(data, config.positions_per_user)
     ex = build_examples(data, positions, data.schema.max_history)
     ratings = data.train.ratings.values[positions]
+    bare = np.zeros(len(ex), dtype=bool)
+    if config.bare_list_rate > 0:
+        bare = rng.random(len(ex)) < config.bare_list_rate
     parts = [
-        _chunk_lists(data, source, ex, chunk, config, rng)
+        _chunk_lists(data, bare_data, source, ex, chunk, bare[chunk], config, rng)
         for chunk in np.array_split(np.arange(len(ex)), max(1, -(-len(ex) // LIST_CHUNK)))
     ]
     rows = np.concatenate([np.zeros(0, dtype=np.int64)] + [p[0] for p in parts])
@@ -100,6 +115,7 @@ def _training_lists(
         "weights": weights,
         "gaps": ex.seconds_since_last[rows],
         "interactions": ex.interactions[rows],
+        "bare": bare[rows],
     }
 
 
@@ -153,12 +169,16 @@ def train_ranker(
     *,
     lists_from: ListSource | None = None,
     history: list[EpochRecord] | None = None,
+    parallel: Parallel = LOCAL,
 ) -> tuple[Ranker, dict[str, float]]:
     """Train, keep the best epoch by validation NDCG@10 (the last with ``select_epoch=False``),
     each epoch's weights averaged over the last ``average_last`` epochs; return it in eval mode.
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
-    validation lists always come from ``candidate_model``, the generator that is served."""
+    validation lists always come from ``candidate_model``, the generator that is served.
+    ``parallel`` shares the work among torchrun's processes (``trainers/distributed.py``)."""
+    if config.select_on not in ("features", "both"):
+        raise ValueError(f"select_on must be 'features' or 'both', got {config.select_on!r}")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed + 1)
     ranker = Ranker(
@@ -169,7 +189,8 @@ def train_ranker(
         config,
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
-    lists = _training_lists(data, source, config, rng)
+    bare_data, bare_valid = without_user_features(data, valid)
+    lists = _training_lists(data, bare_data, source, config, rng)
     log_peak_rss("ranker lists")
     log.info(
         "ranker: %d lists of %d candidates", len(lists["labels"]), lists["candidates"].shape[1]
@@ -182,21 +203,40 @@ def train_ranker(
     _, valid_codes, valid_scores = retrieve_candidates(
         candidate_model, data, valid.user_rows, valid.histories, config.n_candidates
     )
+    bare_lists = None
+    if config.select_on == "both":
+        bare_lists = retrieve_candidates(
+            candidate_model, bare_data, valid.user_rows, valid.histories, config.n_candidates
+        )[1:]
     best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
+
+    def validate(model: Ranker) -> dict[str, float]:
+        metrics = validation_ndcg(model, data, valid, valid_codes, valid_scores)
+        if bare_lists is not None:
+            bare = validation_ndcg(model, bare_data, bare_valid, *bare_lists)
+            metrics["valid_ndcg@10_history_only"] = bare["valid_ndcg@10"]
+            metrics["valid_ndcg@10_selection"] = (
+                metrics["valid_ndcg@10"] + bare["valid_ndcg@10"]
+            ) / 2
+        return metrics
+
+    net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
-        order = torch.from_numpy(rng.permutation(len(lists["labels"])))
+        order = rng.permutation(len(lists["labels"]))
         losses = []
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start : start + config.batch_size]
+        steps = range(0, len(order), config.batch_size)
+        for part in parallel.shard(order[start : start + config.batch_size] for start in steps):
+            idx = torch.from_numpy(part)
             rows = lists["user_rows"][idx.numpy()]
             user = dropout.apply(
                 *data.user_inputs(rows, lists["interactions"][idx.numpy()]),
                 lists["gaps"][idx.numpy()],
+                absent=lists["bare"][idx.numpy()],
             )
-            logits = ranker(
+            logits = net(
                 tensors["history"][idx],
                 tensors["candidates"][idx],
                 tensors["scores"][idx],
@@ -212,13 +252,12 @@ def train_ranker(
             optimizer.step()
             losses.append(loss.item())
         evaluated, snapshot = averager.update(ranker)
-        metrics = validation_ndcg(evaluated, data, valid, valid_codes, valid_scores)
+        metrics = parallel.on_main(lambda: validate(evaluated))
         progress.epoch(epoch, float(np.mean(losses)), metrics)
         last = epoch == config.epochs - 1
-        if (config.select_epoch and metrics["valid_ndcg@10"] > best[0]) or (
-            not config.select_epoch and last
-        ):
-            best = (metrics["valid_ndcg@10"], snapshot, metrics)
+        score = metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
+        if (config.select_epoch and score > best[0]) or (not config.select_epoch and last):
+            best = (score, snapshot, metrics)
     ranker.load_state_dict(best[1])
     ranker.eval()
     return ranker, best[2]

@@ -133,7 +133,7 @@ def _check_version(version: str, root: Path) -> tuple[int, int]:
     if major < ours:
         raise ArtifactError(
             root / MANIFEST,
-            f"format_version {version} is older than {FORMAT_VERSION}, which this runtime reads "
+            f"format_version {version} is older than {ours}.0, the oldest this runtime reads "
             "(2.0 declares its feature schema and feeds user_numeric): re-export it by "
             "training again with this version, `ytrec train --data DATA --out DIR`",
         )

@@ -24,6 +24,7 @@ from .columnar import (
     id_array,
     ratings_array,
     read_columns_whole,
+    release_unused_memory,
     text_cells,
     timestamps_array,
 )
@@ -159,6 +160,7 @@ def read_interactions(path: Path) -> Interactions:
     except CellProblem as problem:
         logger.warning("%s: %s; reading it row by row", path, problem)
         interactions = read_interactions_by_row(path)
+    release_unused_memory()
     if not len(interactions):
         raise DataError(f"{path}: no interactions; expected a header row and at least one row")
     return interactions

@@ -23,29 +23,30 @@ def split_leave_last_out(interactions: Interactions) -> Split:
     rows = np.arange(len(interactions))
     # lexsort sorts by the last key first: user, then timestamp, then original row.
     order = np.lexsort((rows, interactions.timestamps, interactions.user_ids))
+    del rows
     users = interactions.user_ids[order]
     starts = (
         np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
         if len(users)
         else np.empty(0, dtype=np.int64)
     )
-    counts = np.diff(np.r_[starts, len(users)])
-    per_row_count = np.repeat(counts, counts)
-    from_end = np.repeat(starts + counts, counts) - np.arange(len(users))  # 1 for a user's last row
-    held_out = per_row_count >= MIN_INTERACTIONS_TO_HOLD_OUT
-    test = held_out & (from_end == 1)
-    valid = held_out & (from_end == 2)
-    train = ~(test | valid)
+    del users
+    counts = np.diff(np.r_[starts, len(order)])
+    # Sorted positions of each held-out user's last row (test); the one before is validation.
+    last = (starts + counts - 1)[counts >= MIN_INTERACTIONS_TO_HOLD_OUT]
+    train = np.ones(len(order), dtype=bool)
+    train[last] = False
+    train[last - 1] = False
     logger.info(
         "leave-last-out split: %d train, %d valid, %d test rows; %d of %d users held out",
         int(train.sum()),
-        int(valid.sum()),
-        int(test.sum()),
-        int((counts >= MIN_INTERACTIONS_TO_HOLD_OUT).sum()),
+        len(last),
+        len(last),
+        len(last),
         len(counts),
     )
     return Split(
         train=interactions.take(order[train]),
-        valid=interactions.take(order[valid]),
-        test=interactions.take(order[test]),
+        valid=interactions.take(order[last - 1]),
+        test=interactions.take(order[last]),
     )

@@ -98,7 +98,9 @@ function userValues() {
   const user = {};
   state.fields.forEach((spec) => {
     const value = $(`user-${spec.name}`).value.trim();
-    if (value !== "") user[spec.name] = spec.type === "number" ? Number(value) : value;
+    if (value === "") return;
+    if (spec.type === "array") user[spec.name] = value.split("|").map((v) => v.trim()).filter(Boolean);
+    else user[spec.name] = spec.type === "number" ? Number(value) : value;
   });
   return Object.keys(user).length ? user : null;
 }
