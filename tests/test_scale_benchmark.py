@@ -13,7 +13,13 @@ import pytest
 from benchmarks.scale import run
 from benchmarks.scale.generator import generate, spec_for, write_scale_log
 from benchmarks.scale.report import growth
-from benchmarks.scale.timeline import Event, Timeline, phases
+from benchmarks.scale.timeline import (
+    Event,
+    Timeline,
+    completed_phases,
+    events_from_log,
+    phases,
+)
 from trainers.synthetic_log import TAGS
 
 pytest.importorskip("pyarrow")
@@ -153,3 +159,21 @@ def test_runner_measures_a_tiny_log_end_to_end(tmp_path: Path) -> None:
     assert measured["networks"]["candidate_generator"]["examples_per_second"] > 0
     assert 0.0 < measured["metrics"]["valid_recall@100"] <= 1.0
     assert "| tiny | " in readme.read_text()
+
+
+def test_a_stopped_job_keeps_the_phases_it_finished() -> None:
+    text = "\n".join([
+        "13:59:58 INFO trainers.threads: torch uses 1 of 2 available cores",
+        "14:00:10 INFO trainers.pipeline: log: 90 train / 5 valid / 5 test interactions",
+        "  a continuation line that is not a record",
+        "14:00:12 INFO trainers.train_candidates: candidate generator: 80 examples, 9 items",
+        "14:20:12 INFO trainers.train_candidates: candidates epoch 1/1 loss=7.0",
+        "14:20:13 INFO trainers.memory: peak RSS after candidate generator: 2048 MiB",
+        "14:30:13 INFO trainers.inference: still retrieving",
+    ])
+    done = completed_phases(events_from_log(text))
+    assert {name: phase["seconds"] for name, phase in done["phases"].items()} == {
+        "ingest": 12.0, "encoding": 2.0, "candidate_generator": 1201.0,
+    }
+    assert done["phases"]["candidate_generator"]["peak_rss_mb"] == 2048.0
+    assert (done["stopped_in"], done["stopped_in_seconds"]) == ("ranker_lists", 600.0)

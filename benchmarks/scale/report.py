@@ -24,6 +24,7 @@ def growth(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ratio once more (``extrapolated: true``: not measured)."""
     out = []
     by_size = {(r["label"], r["rows_requested"]): r for r in runs}
+    runs = [r for r in runs if not r.get("partial")]
     for label in dict.fromkeys(r["label"] for r in runs):
         small, large = by_size.get((label, 1_000_000)), by_size.get((label, 10_000_000))
         if small is None or large is None:
@@ -52,14 +53,26 @@ def _seconds(value: float | None) -> str:
     return f"{value / 60:.1f} min" if value >= 600 else f"{value:.0f} s"
 
 
+def _phase(run: dict[str, Any], phase: str) -> str:
+    """A phase's seconds; for a run stopped early, "stopped after" the time spent in the
+    phase it was in, and nothing for the phases it never reached."""
+    if phase in run["phases"]:
+        return _seconds(run["phases"][phase]["seconds"])
+    if run.get("stopped_in") == phase:
+        return f"stopped after {_seconds(run['stopped_in_seconds'])}"
+    return "-"
+
+
 def _network(run: dict[str, Any], phase: str) -> str:
-    network = run["networks"][phase]
-    return f"{_seconds(run['phases'][phase]['seconds'])} ({network['epochs']} ep)"
+    epochs = run["networks"][phase].get("epochs")
+    return _phase(run, phase) + (f" ({epochs} ep)" if epochs is not None else "")
 
 
 def _rate(network: dict[str, Any]) -> str:
     """Examples/s over the network's phase, and of its training steps alone when recorded."""
     train = network.get("train_examples_per_second")
+    if "examples_per_second" not in network:
+        return "-"
     whole = f"{network['examples_per_second']:,}"
     return f"{whole} ({train:,} train)" if train else whole
 
@@ -78,22 +91,23 @@ def table(payload: dict[str, Any]) -> str:
         "|" + "---|" * 18,
     ]
     for run in payload["runs"]:
-        phases = run["phases"]
         estimate = run.get("full_epochs_estimate", {}).get("total")
+        total = (f"stopped at {_seconds(run['stopped_after_seconds'])}" if run.get("partial")
+                 else _seconds(run["total_seconds"]))
         lines.append(
             "| " + " | ".join([
                 run["label"],
                 f"{run['rows']:,}",
                 f"{run['users']:,} / {run['items']:,}",
-                _seconds(phases["ingest"]["seconds"]),
-                _seconds(phases["encoding"]["seconds"]),
+                _phase(run, "ingest"),
+                _phase(run, "encoding"),
                 _network(run, "candidate_generator"),
                 _rate(run["networks"]["candidate_generator"]),
-                _seconds(phases["ranker_lists"]["seconds"]),
+                _phase(run, "ranker_lists"),
                 _network(run, "ranker"),
-                _seconds(phases["export"]["seconds"]),
-                _seconds(phases["index_build"]["seconds"]),
-                _seconds(run["total_seconds"]),
+                _phase(run, "export"),
+                _phase(run, "index_build"),
+                total,
                 _seconds(estimate),
                 f"{run['peak_rss_mb'] / 1024:.2f} GB",
                 f"{run['log_column_mb']:.0f} MB ({run['peak_rss_mb'] / run['log_column_mb']:.0f}x)",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from typing import Any
 
 from benchmarks.scale.generator import spec_for
 from benchmarks.scale.report import growth, render_into
+from benchmarks.scale.timeline import completed_phases, count_in, events_from_log
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
@@ -48,21 +50,35 @@ def _commit() -> str:
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 
 
-def timed_child(args: list[str], log: Path, threads: int) -> dict[str, float]:
-    """Run ``python -m ARGS`` in a fresh process; its wall seconds and peak RSS (MB)."""
+def timed_child(
+    args: list[str], log: Path, threads: int, timeout: float | None = None
+) -> dict[str, float | bool]:
+    """Run ``python -m ARGS`` in a fresh process; its wall seconds and peak RSS (MB), and
+    whether it was stopped at ``timeout`` seconds (then killed, not an error)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
+    stopped = False
     with log.open("w") as handle:
         child = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, env=env,
                                  stdout=handle, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if timeout is not None and time.perf_counter() - started > timeout:
+                child.kill()
+                stopped = True
+                _, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.5)
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+    if child.returncode != 0 and not stopped:
         tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
         raise RuntimeError(f"{' '.join(args)} failed ({child.returncode}); see {log}:\n{tail}")
     return {
         "seconds": round(time.perf_counter() - started, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "stopped": stopped,
     }
 
 
@@ -105,6 +121,30 @@ def full_epoch_estimate(run: dict[str, Any], defaults: dict[str, int]) -> dict[s
     return estimate
 
 
+def partial_job(log: Path, seconds: float) -> dict[str, Any]:
+    """The measurements of a job stopped before it finished, from its log: the phases that
+    ended, the one it was in, and the peak RSS the pipeline logged last."""
+    events = events_from_log(log.read_text())
+    done = completed_phases(events)
+    peaks = [float(m.group(1)) for e in events if e.logger == "trainers.memory"
+             for m in [re.search(r"(\d+) MiB", e.message)] if m]
+    counts = {}
+    for phase, logger, noun in (("candidate_generator", "trainers.train_candidates", "examples"),
+                                ("ranker", "trainers.train_ranker", "lists")):
+        line = next((e for e in events if e.logger == logger and f" {noun}" in e.message), None)
+        counts[phase] = count_in(line.message, noun) if line else None
+    return {
+        "partial": True,
+        "stopped_after_seconds": seconds,
+        "stopped_in": done["stopped_in"],
+        "stopped_in_seconds": done["stopped_in_seconds"],
+        "phases": done["phases"],
+        "networks": {phase: {"examples": n} for phase, n in counts.items()},
+        "logged_peak_rss_mb": max(peaks, default=None),
+        "metrics": {},
+    }
+
+
 def run_size(args: argparse.Namespace, rows: int) -> dict[str, Any]:
     """Write (or reuse) the log of ``rows`` interactions and measure one training job on it."""
     from trainers.config import CandidateConfig, RankerConfig
@@ -124,7 +164,11 @@ def run_size(args: argparse.Namespace, rows: int) -> dict[str, Any]:
         if value is not None:
             command += [flag, str(value)]
     load_before = _load_average()
-    cost = timed_child(command, folder / "train.log", args.threads)
+    cost = timed_child(command, folder / "train.log", args.threads, args.timeout)
+    measured = (
+        partial_job(folder / "train.log", cost["seconds"]) if cost["stopped"]
+        else json.loads((folder / "job.json").read_text())
+    )
     run: dict[str, Any] = {
         "label": args.label,
         "commit": _commit(),
@@ -137,7 +181,7 @@ def run_size(args: argparse.Namespace, rows: int) -> dict[str, Any]:
         "log_column_mb": spec["log_column_mb"],
         "generator": {"seconds": round(spec["seconds"], 2),
                       "peak_rss_mb": spec.get("generator_peak_rss_mb")},
-        **json.loads((folder / "job.json").read_text()),
+        **measured,
         "wall_seconds": cost["seconds"],
         "peak_rss_mb": cost["peak_rss_mb"],
         "load_average_before": load_before,
@@ -146,7 +190,7 @@ def run_size(args: argparse.Namespace, rows: int) -> dict[str, Any]:
     }
     defaults = {"candidate_generator": CandidateConfig().epochs, "ranker": RankerConfig().epochs}
     capped = args.candidate_epochs is not None or args.ranker_epochs is not None
-    if args.preset == "default" and capped:
+    if args.preset == "default" and capped and not cost["stopped"]:
         run["full_epochs_estimate"] = full_epoch_estimate(run, defaults)
     if not args.keep_artifact:
         subprocess.run(["rm", "-rf", str(artifact)], check=True)
@@ -190,6 +234,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--readme", type=Path, default=README)
     parser.add_argument("--keep-artifact", action="store_true")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="stop a job after this many seconds and record the phases it "
+                        "finished (a partial run)")
     args = parser.parse_args(argv)
     args.label = args.label or f"main@{_commit()}" + (" csv" if args.format == "csv" else "")
     for rows in args.rows:

@@ -133,3 +133,51 @@ def phases(timeline: Timeline, end: float, index_seconds: float) -> dict[str, An
         "candidate_examples": count_in(examples.message, "examples"),
         "ranker_lists": count_in(lists.message, "lists"),
     }
+
+
+LOG_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d) \w+ ([\w.]+): (.*)$")
+"""A line of ``ytrec_infer.cli.setup_logging``'s format: ``HH:MM:SS LEVEL logger: message``."""
+
+MARKERS = (
+    ("ingest", "trainers.pipeline", " train / "),
+    ("encoding", "trainers.train_candidates", " examples"),
+    ("candidate_generator", "trainers.memory", "after candidate generator"),
+    ("ranker_lists", "trainers.train_ranker", " lists"),
+    ("ranker", "trainers.memory", "after ranker:"),
+    ("export", "trainers.memory", "after export"),
+)
+"""The line that ends each phase in a job's log, by logger and a piece of its message."""
+
+
+def events_from_log(text: str) -> list[Event]:
+    """The records of a job's log file, seconds counted from its first line (whole seconds:
+    the format has no fractions)."""
+    events: list[Event] = []
+    first: int | None = None
+    for line in text.splitlines():
+        found = LOG_LINE.match(line)
+        if found is None:
+            continue
+        hours, minutes, seconds = (int(found.group(i)) for i in (1, 2, 3))
+        stamp = hours * 3600 + minutes * 60 + seconds
+        first = stamp if first is None else first
+        events.append(Event(float((stamp - first) % 86400), found.group(4), found.group(5)))
+    return events
+
+
+def completed_phases(events: list[Event]) -> dict[str, Any]:
+    """From the log of a job stopped early: the seconds of every phase that ended, the
+    high-water RSS the pipeline logged at its end, and the phase it was in when stopped."""
+    table: dict[str, dict[str, float | None]] = {}
+    begin = 0.0
+    for name, logger, piece in MARKERS:
+        end = next((e for e in events if e.logger == logger and piece in e.message
+                    and e.t >= begin), None)
+        if end is None:
+            last = events[-1].t if events else 0.0
+            return {"phases": table, "stopped_in": name, "stopped_in_seconds": last - begin}
+        peak = re.search(r"(\d+) MiB", end.message) if logger == "trainers.memory" else None
+        table[name] = {"seconds": end.t - begin,
+                       "peak_rss_mb": float(peak.group(1)) if peak else None}
+        begin = end.t
+    return {"phases": table, "stopped_in": None, "stopped_in_seconds": 0.0}
