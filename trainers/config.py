@@ -27,14 +27,26 @@ class CandidateConfig:
     # 0.5 beat 0.25 and 0 on the mean validation NDCG@10 of requests with and without features
     # (docs/evaluation.md, "Feature dropout").
     feature_dropout: float = 0.5
+    # Negatives per batch besides the sampled ones: the targets of this many of its rows
+    # (trainers/sampled_softmax.py); 0 = sampled negatives only.
+    in_batch_negatives: int = 0
+    # The cap; training stops earlier after ``patience`` epochs without a better validation
+    # Recall@100 (trainers/early_stopping.py).
     epochs: int = 20
+    patience: int = 5
     # Keep the epoch with the best validation Recall@100; each epoch's weights are the mean of
     # the last ``average_last`` epochs' weights (3 replaced 1 after the validation comparison in
     # docs/evaluation.md, "Generator weight averaging").
     average_last: int = 3
-    batch_size: int = 256
+    # 0 = by data size: 256 on ML-100K, 2048 at 1M rows, 8192 at 10M (trainers/batching.py).
+    batch_size: int = 0
+    # The rate at a batch of 256, scaled to the batch size by ``lr_scaling`` ("sqrt", "linear"
+    # or "none"; trainers/batching.py).
     learning_rate: float = 2e-3
+    lr_scaling: str = "sqrt"
     weight_decay: float = 1e-6
+    # Validation (every epoch) on a fixed sample of at most this many users; 0 = all.
+    validation_users: int = 5000
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,10 @@ class RankerConfig:
     # missing in both networks), so the ranker learns the lists it gets for those requests; 0.25
     # and 0.5 did not beat 0 on validation (docs/evaluation.md, "Ranker for history-only requests").
     bare_list_rate: float = 0.0
+    # The cap; with ``select_epoch`` training stops earlier after ``patience`` epochs without
+    # a better validation NDCG@10 (trainers/early_stopping.py).
     epochs: int = 30
+    patience: int = 10
     # Keep the epoch with the best validation NDCG@10 (else the last); each epoch's weights are
     # the mean of the last ``average_last`` epochs' weights.
     select_epoch: bool = True
@@ -69,9 +84,13 @@ class RankerConfig:
     # 2 of 3 seeds, +0.0004 on the mean it selects on: not kept, docs/evaluation.md as above).
     select_on: str = "features"
     average_last: int = 3
-    batch_size: int = 256
+    # As CandidateConfig.batch_size, learning_rate and lr_scaling.
+    batch_size: int = 0
     learning_rate: float = 1e-3
+    lr_scaling: str = "sqrt"
     weight_decay: float = 1e-6
+    # As CandidateConfig.validation_users.
+    validation_users: int = 5000
 
 
 @dataclass(frozen=True)

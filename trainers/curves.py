@@ -18,7 +18,7 @@ from typing import Any
 from trainers.progress import EpochRecord
 
 PLOT_EXTRA_HINT = "plotting needs matplotlib: `pip install 'ytrec-infer[plot]'`"
-_NOT_METRICS = frozenset({"stage", "epoch", "loss", "seconds"})
+_NOT_METRICS = frozenset({"stage", "epoch", "loss", "seconds", "examples_per_s"})
 
 
 def require_matplotlib() -> None:

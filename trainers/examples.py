@@ -66,19 +66,25 @@ def build_examples(data: EncodedData, positions: np.ndarray, max_history: int) -
     train = data.train
     positions = np.asarray(positions, dtype=np.int64)
     sequence = np.searchsorted(train.offsets, positions, side="right") - 1
-    step = positions - train.offsets[sequence]
-    if np.any(step < 1):
+    user_rows = train.user_rows[sequence].astype(np.int64)
+    lengths = (positions - train.offsets[sequence]).astype(np.int32)
+    del sequence  # the per-example temporaries are as large as the examples: keep few alive
+    if np.any(lengths < 1):
         raise ValueError("an example position must follow at least one interaction of its user")
+    np.minimum(lengths, max_history, out=lengths)
     stamps = train.timestamps.values
-    lengths = np.minimum(step, max_history)
+    when = stamps[positions]
+    gaps = (when - stamps[positions - 1]).astype(np.float32)
+    ages = ((data.train_end - when) / SECONDS_PER_DAY).astype(np.float32)
+    del when
     return NextItemExamples(
         items=train.items.values,
         ends=positions,
         lengths=lengths,
-        user_rows=train.user_rows[sequence].astype(np.int64),
+        user_rows=user_rows,
         targets=train.items.values[positions].astype(np.int64),
-        example_age=((data.train_end - stamps[positions]) / SECONDS_PER_DAY).astype(np.float32),
-        seconds_since_last=(stamps[positions] - stamps[positions - 1]).astype(np.float32),
+        example_age=ages,
+        seconds_since_last=gaps,
         width=max(1, min(max_history, int(lengths.max(initial=0)))),
     )
 

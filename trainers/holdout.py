@@ -29,12 +29,12 @@ def holdout_set(data: EncodedData, split: str) -> HoldoutSet:
     if split not in ("valid", "test"):
         raise ValueError(f"split must be 'valid' or 'test', got {split!r}")
     rows = data.train.user_rows
-    histories, stamps = data.train.items, data.train.timestamps
+    histories, last_seen = data.train.items, data.train.timestamps.last
     held = data.valid
     if split == "test":
         seen = data.valid.items[rows] > 0
         histories = histories.extended(data.valid.items[rows], seen)
-        stamps = stamps.extended(data.valid.timestamps[rows], seen)
+        last_seen = np.where(seen, data.valid.timestamps[rows], last_seen)
         held = data.test
     keep = np.flatnonzero((held.items[rows] > 0) & (histories.lengths > 0))
     kept_rows = rows[keep]
@@ -42,7 +42,7 @@ def holdout_set(data: EncodedData, split: str) -> HoldoutSet:
         user_rows=kept_rows.astype(np.int64),
         histories=histories.select(keep),
         targets=held.items[kept_rows].astype(np.int64),
-        seconds_since_last=(held.timestamps[kept_rows] - stamps.last[keep]).astype(np.float32),
+        seconds_since_last=(held.timestamps[kept_rows] - last_seen[keep]).astype(np.float32),
     )
 
 

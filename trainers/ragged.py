@@ -61,20 +61,19 @@ class Ragged(Sequence[np.ndarray]):
         return last
 
     def select(self, rows: np.ndarray) -> Ragged:
-        """The given rows, in that order, as a new compact Ragged."""
+        """The given rows, in that order, as a Ragged (this one when that is every row)."""
+        if len(rows) == len(self) and np.array_equal(rows, np.arange(len(self))):
+            return self
         lengths = self.lengths[rows]
         offsets = _offsets(lengths)
         source = np.repeat(self.offsets[:-1][rows] - offsets[:-1], lengths)
-        return Ragged(self.values[source + np.arange(offsets[-1])], offsets)
+        source += np.arange(offsets[-1])
+        return Ragged(self.values[source], offsets)
 
     def extended(self, tail: np.ndarray, present: np.ndarray) -> Ragged:
         """Each row ``i`` followed by ``tail[i]`` where ``present[i]``, as a new Ragged."""
-        offsets = _offsets(self.lengths + present)
-        values = np.empty(offsets[-1], dtype=np.result_type(self.values, tail))
-        shift = np.repeat(offsets[:-1] - self.offsets[:-1], self.lengths)
-        values[np.arange(len(self.values)) + shift] = self.values
-        values[offsets[1:][present] - 1] = tail[present]
-        return Ragged(values, offsets)
+        values = np.insert(self.values, self.offsets[1:][present], tail[present])
+        return Ragged(values, _offsets(self.lengths + present))
 
 
 def _offsets(lengths: np.ndarray) -> np.ndarray:

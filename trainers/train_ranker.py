@@ -8,20 +8,25 @@ other retrieved candidates with weight 1. The learned odds then estimate rating-
 engagement (``loss="listwise"`` trains a softmax over each list instead, an option compared in
 docs/evaluation.md). After each epoch the weights are averaged over the last ``average_last``
 epochs, which smooths the epoch-to-epoch noise; the averaged model with the best validation
-NDCG@10 is kept. With ``list_folds > 0`` the training lists come from out-of-fold generators
+NDCG@10 is kept, and training stops after ``patience`` epochs without a better one (at most
+``epochs``). With ``list_folds > 0`` the training lists come from out-of-fold generators
 instead (``trainers/out_of_fold.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from trainers.batching import batch_size_for, scaled_learning_rate, shuffled_batches
 from trainers.config import RankerConfig
 from trainers.distributed import LOCAL, Parallel
+from trainers.early_stopping import EarlyStopping
 from trainers.encoding import EncodedData
 from trainers.examples import NextItemExamples, build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
@@ -32,6 +37,7 @@ from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
 from trainers.out_of_fold import InSample, ListSource
 from trainers.progress import EpochProgress, EpochRecord
+from trainers.validation_sample import sample_holdout
 from trainers.weight_averaging import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -160,6 +166,37 @@ def validation_ndcg(
     }
 
 
+def _batch_loss(
+    ranker: nn.Module,
+    data: EncodedData,
+    lists: dict[str, np.ndarray],
+    tensors: dict[str, torch.Tensor],
+    index: np.ndarray,
+    dropout: FeatureDropout,
+    config: RankerConfig,
+) -> torch.Tensor:
+    """The loss of one batch of training lists, user features dropped out (all of them for
+    the lists retrieved as history-only requests)."""
+    rows = lists["user_rows"][index]
+    user = dropout.apply(
+        *data.user_inputs(rows, lists["interactions"][index]),
+        lists["gaps"][index],
+        absent=lists["bare"][index],
+    )
+    picked = torch.from_numpy(index)
+    logits = ranker(
+        tensors["history"][picked],
+        tensors["candidates"][picked],
+        tensors["scores"][picked],
+        torch.from_numpy(user.categorical),
+        torch.from_numpy(user.numeric),
+        torch.from_numpy(user.seconds_since_last),
+    )
+    return ranking_loss(
+        logits, tensors["labels"][picked], tensors["weights"][picked], config.loss
+    )
+
+
 def train_ranker(
     data: EncodedData,
     candidate_model: CandidateModel,
@@ -171,11 +208,14 @@ def train_ranker(
     history: list[EpochRecord] | None = None,
     parallel: Parallel = LOCAL,
 ) -> tuple[Ranker, dict[str, float]]:
-    """Train, keep the best epoch by validation NDCG@10 (the last with ``select_epoch=False``),
-    each epoch's weights averaged over the last ``average_last`` epochs; return it in eval mode.
+    """Train, keep the best epoch by validation NDCG@10 and stop after ``config.patience``
+    epochs without a better one (with ``select_epoch=False``: all ``config.epochs``, the last
+    kept), each epoch's weights averaged over the last ``average_last`` epochs; return it in
+    eval mode.
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
-    validation lists always come from ``candidate_model``, the generator that is served.
+    validation lists always come from ``candidate_model``, the generator that is served, for
+    a fixed sample of at most ``config.validation_users`` users.
     ``parallel`` shares the work among torchrun's processes (``trainers/distributed.py``)."""
     if config.select_on not in ("features", "both"):
         raise ValueError(f"select_on must be 'features' or 'both', got {config.select_on!r}")
@@ -189,31 +229,41 @@ def train_ranker(
         config,
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
-    bare_data, bare_valid = without_user_features(data, valid)
+    monitor = sample_holdout(valid, config.validation_users, seed)
+    bare_data, bare_valid = without_user_features(data, monitor)
     lists = _training_lists(data, bare_data, source, config, rng)
     log_peak_rss("ranker lists")
+    count = len(lists["labels"])
+    size = batch_size_for(config.batch_size, count)
+    lr = scaled_learning_rate(config.learning_rate, size, config.lr_scaling)
     log.info(
-        "ranker: %d lists of %d candidates", len(lists["labels"]), lists["candidates"].shape[1]
+        "ranker: %d lists of %d candidates, batches of %d, learning rate %.2g",
+        count,
+        lists["candidates"].shape[1],
+        size,
+        lr,
     )
     optimizer = torch.optim.Adam(
-        ranker.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        ranker.parameters(), lr=lr, weight_decay=config.weight_decay, fused=True
     )
-    progress = EpochProgress(log, "ranker", config.epochs, history)
+    progress = EpochProgress(log, "ranker", config.epochs, history, count)
     tensors = {key: torch.from_numpy(value) for key, value in lists.items()}
     _, valid_codes, valid_scores = retrieve_candidates(
-        candidate_model, data, valid.user_rows, valid.histories, config.n_candidates
+        candidate_model, data, monitor.user_rows, monitor.histories, config.n_candidates
     )
     bare_lists = None
     if config.select_on == "both":
         bare_lists = retrieve_candidates(
-            candidate_model, bare_data, valid.user_rows, valid.histories, config.n_candidates
+            candidate_model, bare_data, monitor.user_rows, monitor.histories, config.n_candidates
         )[1:]
-    best: tuple[float, dict[str, torch.Tensor], dict[str, float]] = (-1.0, {}, {})
+    patience = config.patience if config.select_epoch else config.epochs
+    stopping = EarlyStopping(patience, config.epochs)
+    kept: dict[str, float] = {}
     averager = WeightAverage(config.average_last)
     dropout = FeatureDropout(config.feature_dropout, data.schema, seed)
 
     def validate(model: Ranker) -> dict[str, float]:
-        metrics = validation_ndcg(model, data, valid, valid_codes, valid_scores)
+        metrics = validation_ndcg(model, data, monitor, valid_codes, valid_scores)
         if bare_lists is not None:
             bare = validation_ndcg(model, bare_data, bare_valid, *bare_lists)
             metrics["valid_ndcg@10_history_only"] = bare["valid_ndcg@10"]
@@ -225,39 +275,24 @@ def train_ranker(
     net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
-        order = rng.permutation(len(lists["labels"]))
-        losses = []
-        steps = range(0, len(order), config.batch_size)
-        for part in parallel.shard(order[start : start + config.batch_size] for start in steps):
-            idx = torch.from_numpy(part)
-            rows = lists["user_rows"][idx.numpy()]
-            user = dropout.apply(
-                *data.user_inputs(rows, lists["interactions"][idx.numpy()]),
-                lists["gaps"][idx.numpy()],
-                absent=lists["bare"][idx.numpy()],
-            )
-            logits = net(
-                tensors["history"][idx],
-                tensors["candidates"][idx],
-                tensors["scores"][idx],
-                torch.from_numpy(user.categorical),
-                torch.from_numpy(user.numeric),
-                torch.from_numpy(user.seconds_since_last),
-            )
-            loss = ranking_loss(
-                logits, tensors["labels"][idx], tensors["weights"][idx], config.loss
-            )
-            optimizer.zero_grad()
+        started = time.perf_counter()
+        total = torch.zeros(())
+        for index in parallel.shard(shuffled_batches(count, size, rng)):
+            loss = _batch_loss(net, data, lists, tensors, index, dropout, config)
+            optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            losses.append(loss.item())
+            total += loss.detach() * len(index)
+        seconds = time.perf_counter() - started
         evaluated, snapshot = averager.update(ranker)
         metrics = parallel.on_main(lambda: validate(evaluated))
-        progress.epoch(epoch, float(np.mean(losses)), metrics)
-        last = epoch == config.epochs - 1
+        progress.epoch(epoch, float(parallel.total(total)) / count, metrics, seconds)
+        # Without epoch selection every epoch counts as the best so far: the last is kept.
         score = metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
-        if (config.select_epoch and score > best[0]) or (not config.select_epoch and last):
-            best = (score, snapshot, metrics)
-    ranker.load_state_dict(best[1])
+        if stopping.update(score if config.select_epoch else float(epoch), snapshot):
+            kept = metrics
+        if stopping.done:
+            break
+    ranker.load_state_dict(stopping.best_state)
     ranker.eval()
-    return ranker, best[2]
+    return ranker, kept

@@ -91,6 +91,8 @@ def phases(log: Path, ranker: bool = True) -> dict[str, Any]:
     done("split")
     config = CandidateConfig()
     data = encode(dataset, split, config.max_history)
+    interactions = len(dataset.interactions)
+    del dataset, split  # as in trainers.pipeline.prepare_data, which returns only the encoding
     done("encoding")
     holdout_set(data, "valid"), holdout_set(data, "test")
     done("holdouts")
@@ -112,7 +114,7 @@ def phases(log: Path, ranker: bool = True) -> dict[str, Any]:
         lists = _training_lists(data, InSample(model), RankerConfig(), rng)
         done("ranker lists")
         out["ranker_lists"] = len(lists["labels"])
-    out["interactions"] = len(dataset.interactions)
+    out["interactions"] = interactions
     return out
 
 

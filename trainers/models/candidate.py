@@ -62,3 +62,8 @@ class CandidateModel(nn.Module):
     def item_matrix(self) -> torch.Tensor:
         """Unit item vectors for every code (row 0 is padding and never served)."""
         return F.normalize(self.item_vectors.weight, dim=-1)
+
+    def item_vectors_of(self, codes: torch.Tensor) -> torch.Tensor:
+        """Unit item vectors of the given codes only: what a training step needs (its targets
+        and negatives), without normalising the whole catalog every batch."""
+        return F.normalize(self.item_vectors(codes), dim=-1)
