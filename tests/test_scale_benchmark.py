@@ -136,6 +136,13 @@ def test_growth_is_the_ratio_and_100m_is_marked_extrapolated() -> None:
     assert grown["rows_100m"]["extrapolated"] is True
     assert grown["rows_100m"]["total_seconds"] == pytest.approx(28.0 * 144)
     assert growth([fake(1_000_000, 1.0)]) == []
+    stopped = fake(10_000_000, 12.0)
+    stopped["partial"] = True
+    del stopped["phases"]["ranker"]  # type: ignore[attr-defined]
+    (grown,) = growth([fake(1_000_000, 1.0), stopped])
+    assert grown["ratio_10m_over_1m"]["ingest"] == 12.0
+    assert grown["ratio_10m_over_1m"]["ranker"] is None
+    assert grown["ratio_10m_over_1m"]["total_seconds"] is None
 
 
 def test_runner_measures_a_tiny_log_end_to_end(tmp_path: Path) -> None:

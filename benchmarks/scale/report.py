@@ -19,24 +19,27 @@ START, END = "<!-- scale-table -->", "<!-- /scale-table -->"
 
 
 def growth(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per label measured at both 1M and 10M interactions: the cost ratio of each phase, of
-    the whole job and of the peak RSS, and the 100M figures extrapolated by applying the same
-    ratio once more (``extrapolated: true``: not measured)."""
+    """Per label measured at both 1M and 10M interactions: the cost ratio of each phase both
+    runs finished (of the whole job and the peak RSS when neither was stopped), and the 100M
+    figures extrapolated by applying the same ratio once more (``extrapolated: true``: not
+    measured)."""
     out = []
     by_size = {(r["label"], r["rows_requested"]): r for r in runs}
-    runs = [r for r in runs if not r.get("partial")]
     for label in dict.fromkeys(r["label"] for r in runs):
         small, large = by_size.get((label, 1_000_000)), by_size.get((label, 10_000_000))
         if small is None or large is None:
             continue
-        ratio, projected = {}, {}
+        ratio: dict[str, float | None] = {}
+        projected: dict[str, float | None] = {}
         for phase in PHASES:
-            a, b = small["phases"][phase]["seconds"], large["phases"][phase]["seconds"]
-            ratio[phase] = round(b / a, 2) if a > 0 else None
-            projected[phase] = round(b * b / a, 1) if a > 0 else None
+            a = small["phases"].get(phase, {}).get("seconds")
+            b = large["phases"].get(phase, {}).get("seconds")
+            ratio[phase] = round(b / a, 2) if a and b is not None else None
+            projected[phase] = round(b * b / a, 1) if a and b is not None else None
+        whole = not (small.get("partial") or large.get("partial"))
         for key in ("total_seconds", "peak_rss_mb"):
-            ratio[key] = round(large[key] / small[key], 2)
-            projected[key] = round(large[key] * large[key] / small[key], 1)
+            ratio[key] = round(large[key] / small[key], 2) if whole else None
+            projected[key] = round(large[key] * large[key] / small[key], 1) if whole else None
         out.append(
             {
                 "label": label,
@@ -66,6 +69,10 @@ def _phase(run: dict[str, Any], phase: str) -> str:
 def _network(run: dict[str, Any], phase: str) -> str:
     epochs = run["networks"][phase].get("epochs")
     return _phase(run, phase) + (f" ({epochs} ep)" if epochs is not None else "")
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value}x"
 
 
 def _rate(network: dict[str, Any]) -> str:
@@ -122,14 +129,15 @@ def table(payload: dict[str, Any]) -> str:
         cells = [f"{ratio[p]}x" if ratio[p] is not None else "" for p in PHASES]
         lines.append(
             f"| {grown['label']} | 10M / 1M cost | | " + " | ".join(cells[:3]) + " | | "
-            + " | ".join(cells[3:]) + f" | {ratio['total_seconds']}x | | "
-            f"{ratio['peak_rss_mb']}x | | | | |"
+            + " | ".join(cells[3:]) + f" | {_ratio(ratio['total_seconds'])} | | "
+            f"{_ratio(ratio['peak_rss_mb'])} | | | | |"
         )
         cells = [_seconds(projected[p]) for p in PHASES]
+        peak = projected["peak_rss_mb"]
         lines.append(
             f"| {grown['label']} | 100M **extrapolated** | | " + " | ".join(cells[:3]) + " | | "
             + " | ".join(cells[3:]) + f" | {_seconds(projected['total_seconds'])} | | "
-            f"{projected['peak_rss_mb'] / 1024:.1f} GB | | | | |"
+            + (f"{peak / 1024:.1f} GB" if peak is not None else "") + " | | | | |"
         )
     return "\n".join(lines)
 
