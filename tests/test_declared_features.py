@@ -137,9 +137,10 @@ def test_a_planted_context_feature_is_learned_and_validated(tmp_path: Path) -> N
     clearly beat the same requests without it (stage one, as the planted user feature above:
     on this tiny log the ranker's top 10 hardly depend on any feature), and the ranker sees it
     too; unknown or mistyped fields name the problem. The schema also declares a user-side
-    multi-categorical feature (``interests``), served from a list of values."""
+    multi-categorical feature (``interests``, ranker only, so stage one's inputs are the
+    hour's alone), served from a list of values."""
     log = write_own_log(tmp_path / "data", num_users=300, num_items=120, context_effect=0.8)
-    interests = {"name": "interests", "kind": "multi_categorical"}
+    interests = {"name": "interests", "kind": "multi_categorical", "networks": ["ranker"]}
     result = train_and_export(
         log.log, tmp_path / "art", _config(), items=log.items, users=log.users,
         features=_schema_file(log, interests),
@@ -177,7 +178,8 @@ def test_a_planted_context_feature_is_learned_and_validated(tmp_path: Path) -> N
     with_interests = rec.prepare(history, {"interests": ["music", "news", "knitting"]})
     bare = rec.prepare(history)
     assert with_interests.user.numeric.sum() == 2.0 and bare.user.numeric.sum() == 0.0
-    assert np.abs(rec.embed(with_interests) - rec.embed(bare)).max() > 1e-4
+    assert np.allclose(rec.embed(with_interests), rec.embed(bare))
+    assert np.abs(rec.score(with_interests, codes, scores) - rec.score(bare, codes, scores)).max() > 1e-4
     assert len(rec.recommend(history, k=5, user={"interests": ["music"]})) == 5
     with pytest.raises(TypeError, match=r"user\['interests'\] must be a list of strings"):
         rec.recommend(history, user={"interests": "music"})

@@ -83,7 +83,7 @@ def _chunk_lists(
     return index[hit_rows], lists, np.take_along_axis(scores, columns, axis=1)
 
 
-def _training_lists(
+def training_lists(
     data: EncodedData,
     bare_data: EncodedData,
     source: ListSource,
@@ -231,7 +231,7 @@ def train_ranker(
     source = InSample(candidate_model) if lists_from is None else lists_from
     monitor = sample_holdout(valid, config.validation_users, seed)
     bare_data, bare_valid = without_user_features(data, monitor)
-    lists = _training_lists(data, bare_data, source, config, rng)
+    lists = training_lists(data, bare_data, source, config, rng)
     log_peak_rss("ranker lists")
     count = len(lists["labels"])
     size = batch_size_for(config.batch_size, count)

@@ -9,7 +9,8 @@ and the ratios are what counts, not the absolute seconds of a shared machine:
     python benchmarks/ingest/compare.py run /tmp/log1m.csv --before /tmp/before --after .
 
 The ranker phase retrieves each example's candidates with an untrained generator (the cost of
-retrieval does not depend on the weights) and builds its training lists.
+retrieval does not depend on the weights) and builds its training lists through
+``trainers.train_ranker.training_lists`` (public since issue 19; older trees: ``--no-ranker``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def phases(log: Path, ranker: bool = True) -> dict[str, Any]:
     from trainers.holdout import holdout_set
     from trainers.models import CandidateModel
     from trainers.out_of_fold import InSample
-    from trainers.train_ranker import _training_lists
+    from trainers.train_ranker import training_lists
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -111,7 +112,7 @@ def phases(log: Path, ranker: bool = True) -> dict[str, Any]:
     if ranker:
         items = torch.from_numpy(data.padded_rows(data.tower_item_features))
         model = CandidateModel(items, data.schema, config).eval()
-        lists = _training_lists(data, InSample(model), RankerConfig(), rng)
+        lists = training_lists(data, data, InSample(model), RankerConfig(), rng)
         done("ranker lists")
         out["ranker_lists"] = len(lists["labels"])
     out["interactions"] = interactions

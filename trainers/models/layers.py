@@ -20,10 +20,12 @@ def column_powers(x: torch.Tensor) -> torch.Tensor:
 
 
 def select_columns(x: torch.Tensor, columns: tuple[int, ...]) -> torch.Tensor:
-    """The given columns of [B, W] (``x`` itself when they are all of them, in order)."""
+    """The given columns of [B, W] (``x`` itself when they are all of them, in order); an
+    ``index_select``, which exports as ONNX ``Gather`` (advanced indexing exports as
+    ``GatherND``, which the runtime's operator allow-list refuses)."""
     if columns == tuple(range(x.shape[1])):
         return x
-    return x[:, list(columns)]
+    return x.index_select(1, torch.tensor(columns, dtype=torch.long))
 
 
 class UserColumns(nn.Module):
