@@ -137,7 +137,10 @@ def partial_job(log: Path, seconds: float) -> dict[str, Any]:
         "partial": True,
         "stopped_after_seconds": seconds,
         "stopped_in": done["stopped_in"],
-        "stopped_in_seconds": done["stopped_in_seconds"],
+        "stopped_in_seconds": round(max(
+            done["stopped_in_seconds"],
+            seconds - sum(float(phase["seconds"]) for phase in done["phases"].values()),
+        ), 1),
         "phases": done["phases"],
         "networks": {phase: {"examples": n} for phase, n in counts.items()},
         "logged_peak_rss_mb": max(peaks, default=None),
