@@ -60,7 +60,7 @@ def validation_recall(
     return hit_rate(target_ranks(codes, holdout.targets), n)
 
 
-def _user_vectors(
+def batch_user_vectors(
     model: CandidateModel,
     data: EncodedData,
     ex: NextItemExamples,
@@ -78,7 +78,7 @@ def _user_vectors(
     )
 
 
-def _batch_loss(
+def candidate_batch_loss(
     model: CandidateModel,
     users: torch.Tensor,
     targets: torch.Tensor,
@@ -174,8 +174,8 @@ def train_candidates(
         total = torch.zeros(())
         batches = parallel.shard(shuffled_batches(len(examples), size, rng))
         for step, batch in enumerate(batches):
-            user_vectors = _user_vectors(net, data, examples, batch, dropout)
-            loss = _batch_loss(
+            user_vectors = batch_user_vectors(net, data, examples, batch, dropout)
+            loss = candidate_batch_loss(
                 net,
                 user_vectors,
                 targets[batch],

@@ -42,7 +42,7 @@ from trainers.sampled_softmax import (
     sampled_softmax_loss,
     smoothed_popularity,
 )
-from trainers.train_candidates import _batch_loss, _user_vectors
+from trainers.train_candidates import batch_user_vectors, candidate_batch_loss
 
 log = logging.getLogger("training-loop")
 
@@ -65,7 +65,7 @@ def previous_step(data: EncodedData, ex: NextItemExamples, config: CandidateConf
     dropout = FeatureDropout(config.feature_dropout, data.schema, 0)
 
     def step(batch: np.ndarray, _: int) -> None:
-        users = _user_vectors(model, data, ex, batch, dropout)
+        users = batch_user_vectors(model, data, ex, batch, dropout)
         items = model.item_matrix()
         targets = torch.from_numpy(ex.targets[batch])
         negatives = torch.multinomial(weights, config.num_negatives, replacement=True)
@@ -96,8 +96,8 @@ def current_step(
     targets = torch.from_numpy(ex.targets)
 
     def step(batch: np.ndarray, index: int) -> None:
-        users = _user_vectors(model, data, ex, batch, dropout)
-        loss = _batch_loss(model, users, targets[batch], negatives[index], config, log_counts)
+        users = batch_user_vectors(model, data, ex, batch, dropout)
+        loss = candidate_batch_loss(model, users, targets[batch], negatives[index], config, log_counts)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
