@@ -97,7 +97,9 @@ def current_step(
 
     def step(batch: np.ndarray, index: int) -> None:
         users = batch_user_vectors(model, data, ex, batch, dropout)
-        loss = candidate_batch_loss(model, users, targets[batch], negatives[index], config, log_counts)
+        loss = candidate_batch_loss(
+            model, users, targets[batch], negatives[index], config, log_counts
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
