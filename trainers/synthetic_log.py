@@ -82,9 +82,10 @@ def write_own_log(
 
     A user's choices are in their country's language with probability ``match`` (else any
     language), and in their favourite category half of the time. ``noise_feature`` adds a
-    user column ``lucky_number`` (random, unrelated to choices) and declares it. With
-    probability ``context_effect`` a choice is instead in the category of the interaction's
-    hour (:func:`hour_category`); 0 draws nothing more, so the log is the same as without it.
+    user column ``lucky_number`` (random, unrelated to choices; everything else unchanged) and
+    declares it. With probability ``context_effect`` a choice is instead in the category of the
+    interaction's hour (:func:`hour_category`); 0 draws nothing more, so the log is the same as
+    without it.
     """
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -105,6 +106,8 @@ def write_own_log(
     user_ids = [f"u-{int(v):06x}" for v in rng.choice(16**6, num_users, replace=False)]
     countries = rng.integers(0, len(COUNTRIES), num_users)
     favourite = rng.integers(0, len(CATEGORIES), num_users)
+    # The noise column has its own stream, so the log is the same with or without it.
+    lucky = np.random.default_rng([seed, 1]).integers(10, size=num_users)
     with (folder / "users.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         header = ["user_id", "country", "device", "interests"]
@@ -112,7 +115,7 @@ def write_own_log(
         for u, user in enumerate(user_ids):
             row = [user, COUNTRIES[countries[u]], DEVICES[int(rng.integers(len(DEVICES)))]]
             row.append(interests(int(favourite[u])))
-            writer.writerow(row + ([str(int(rng.integers(10)))] if noise_feature else []))
+            writer.writerow(row + ([str(int(lucky[u]))] if noise_feature else []))
     start = 1_700_000_000
     with (folder / "log.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
