@@ -15,6 +15,9 @@ class CandidateConfig:
     hidden: tuple[int, ...] = (256, 128)
     # 10 replaced 50 after the validation ablations (docs/evaluation.md, "Ablations").
     max_history: int = 10
+    # The newest history item's embedding as a tower input next to the mean (the mean alone
+    # weighs it like any other; docs/evaluation.md, "Newest item").
+    newest_item: bool = True
     max_examples_per_user: int = 150
     softmax: str = "sampled"
     num_negatives: int = 512
@@ -65,6 +68,8 @@ class RankerConfig:
     # 0 = in-sample lists from the served generator, F >= 2 = F folds of users.
     list_folds: int = 0
     loss: str = "pointwise"
+    # The candidate's embedding times the newest history item's, as for the generator.
+    newest_item: bool = True
     dropout: float = 0.1
     # As CandidateConfig.feature_dropout, for the user and context features the ranker sees.
     feature_dropout: float = 0.5
