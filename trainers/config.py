@@ -76,7 +76,7 @@ class RankerConfig:
     bare_list_rate: float = 0.0
     # The cap; with ``select_epoch`` training stops earlier after ``patience`` epochs without
     # a better validation NDCG@10 (trainers/early_stopping.py). With the learning rate below,
-    # the best epoch on ML-100K comes at 5-7 (it was 27-30 of 30 at 1e-3): cap 15 and patience
+    # the best epoch on ML-100K comes at 5-7 (17-30 at 1e-3): cap 15 and patience
     # 3 replaced 30 and 10 (docs/evaluation.md, "Training time").
     epochs: int = 15
     patience: int = 3
