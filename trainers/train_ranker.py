@@ -273,8 +273,7 @@ def train_ranker(
             ) / 2
         return metrics
 
-    if config.select_epoch:
-        kept = _start_from_candidate_order(ranker, stopping, parallel, validate)
+    order = _candidate_order(ranker, parallel, validate) if config.select_epoch else None
     net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
@@ -291,35 +290,37 @@ def train_ranker(
         metrics = parallel.on_main(lambda: validate(evaluated))
         progress.epoch(epoch, float(parallel.total(total)) / count, metrics, seconds)
         # Without epoch selection every epoch counts as the best so far: the last is kept.
-        score = metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
+        score = _selection(metrics)
         if stopping.update(score if config.select_epoch else float(epoch), snapshot):
             kept = metrics
         if stopping.done:
             break
     ranker.load_state_dict(stopping.best_state)
-    if float(ranker.passthrough):
+    if order is not None and _selection(order[0]) >= stopping.best_metric:
         log.warning(
             "ranker: no epoch beat the candidate generator's own order on validation "
-            "(NDCG@10 %.4f); the artifact's ranker keeps that order",
+            "(NDCG@10 %.4f against %.4f); the artifact's ranker keeps that order",
             stopping.best_metric,
+            _selection(order[0]),
         )
+        ranker.load_state_dict(order[1])
+        kept = order[0]
     ranker.eval()
     return ranker, kept
 
 
-def _start_from_candidate_order(
-    ranker: Ranker,
-    stopping: EarlyStopping,
-    parallel: Parallel,
-    validate: Callable[[Ranker], dict[str, float]],
-) -> dict[str, float]:
-    """Record the candidates' own order (the ranker in passthrough) as the best state so far,
-    so an epoch is kept only when it beats that order on validation; its metrics."""
+def _selection(metrics: dict[str, float]) -> float:
+    """The validation number epochs are chosen on (``select_on``)."""
+    return metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
+
+
+def _candidate_order(
+    ranker: Ranker, parallel: Parallel, validate: Callable[[Ranker], dict[str, float]]
+) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+    """The validation metrics and weights of the ranker in passthrough (the candidates' own
+    order), which training keeps if its best epoch does not beat them."""
     ranker.passthrough.fill_(1.0)
     metrics = parallel.on_main(lambda: validate(ranker))
-    stopping.start(
-        metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"]),
-        {key: value.detach().clone() for key, value in ranker.state_dict().items()},
-    )
+    state = {key: value.detach().clone() for key, value in ranker.state_dict().items()}
     ranker.passthrough.fill_(0.0)
-    return metrics
+    return metrics, state
