@@ -97,6 +97,8 @@ def read_columns_whole(
     except pa.ArrowException as exc:
         raise CellProblem(str(exc)) from exc
     whole = {name: table.column(name).combine_chunks() for name in wanted}
+    del table
+    release_unused_memory()  # the reader's decoding buffers (600 MiB for a 10M-row Parquet)
     return {field: whole[name] for field, name in columns.items()}, {n: whole[n] for n in others}
 
 
@@ -106,8 +108,7 @@ def text_cells(column: Any) -> np.ndarray:
     import pyarrow.compute as pc
 
     text = column if _is_text(column) else pc.cast(column, pa.string())
-    text = pc.fill_null(_strip(text), "")
-    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=str).reshape(-1)
+    return distinct_text(pc.fill_null(_strip(text), ""))
 
 
 def _strip(column: Any) -> Any:
@@ -142,7 +143,18 @@ def id_array(column: Any) -> np.ndarray:
         raise CellProblem("empty id")
     if pc.all(pc.match_substring_regex(text, PLAIN_INT)).as_py():
         return np.asarray(pc.cast(text, pa.int64()).to_numpy(), dtype=np.int64)
-    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=str).reshape(-1)
+    return distinct_text(text)
+
+
+def distinct_text(text: Any) -> np.ndarray:
+    """A pyarrow text column as a numpy unicode array, built from its distinct values and
+    their int32 codes (``dictionary_encode``): one Python ``str`` per distinct value instead
+    of one per row (10M rows of 100,000 ids: the per-row objects peaked at 675 MiB more)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(text)
+    values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=str)
+    return values.reshape(-1)[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def ratings_array(column: Any | None, rows: int, default: float) -> np.ndarray:

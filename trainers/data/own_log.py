@@ -110,7 +110,7 @@ def same_kind(log_ids: np.ndarray, table_ids: np.ndarray) -> tuple[np.ndarray, n
     """Both id arrays as int64 when both are, else both as strings."""
     if log_ids.dtype.kind == "i" and table_ids.dtype.kind == "i":
         return log_ids, table_ids
-    return log_ids.astype(str), table_ids.astype(str)
+    return log_ids.astype(str, copy=False), table_ids.astype(str, copy=False)
 
 
 def _interaction_fields() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
@@ -309,6 +309,7 @@ def load_interaction_log(
     )
     item_table = _at_least_one_genre(item_table)
     check_coverage(interactions, item_table, user_table, (log_path, item_path, user_path))
+    release_unused_memory()  # what reading the tables and checking ids left in the pool
     logger.info(
         "loaded %s: %d interactions, %d users, %d items, %d genres",
         log_path.name,

@@ -11,6 +11,21 @@ from .schema import Interactions, Split
 logger = logging.getLogger(__name__)
 
 MIN_INTERACTIONS_TO_HOLD_OUT = 3
+RUN_CHUNK = 1 << 20
+"""Rows compared at a time when finding where each user's run starts in the sorted order."""
+
+
+def _run_starts(keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Positions in ``order`` where the key changes (the first always counts), found chunk by
+    chunk: ``keys[order]`` whole would be a copy of the id column (10M string ids: 400 MB)."""
+    if not len(order):
+        return np.empty(0, dtype=np.int64)
+    changes = [np.zeros(1, dtype=np.int64)]
+    for start in range(1, len(order), RUN_CHUNK):
+        stop = min(start + RUN_CHUNK, len(order))
+        chunk = keys[order[start - 1 : stop]]
+        changes.append(np.flatnonzero(chunk[1:] != chunk[:-1]) + start)
+    return np.concatenate(changes)
 
 
 def split_leave_last_out(interactions: Interactions) -> Split:
@@ -24,13 +39,7 @@ def split_leave_last_out(interactions: Interactions) -> Split:
     # lexsort sorts by the last key first: user, then timestamp, then original row.
     order = np.lexsort((rows, interactions.timestamps, interactions.user_ids))
     del rows
-    users = interactions.user_ids[order]
-    starts = (
-        np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
-        if len(users)
-        else np.empty(0, dtype=np.int64)
-    )
-    del users
+    starts = _run_starts(interactions.user_ids, order)
     counts = np.diff(np.r_[starts, len(order)])
     # Sorted positions of each held-out user's last row (test); the one before is validation.
     last = (starts + counts - 1)[counts >= MIN_INTERACTIONS_TO_HOLD_OUT]
