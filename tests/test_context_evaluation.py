@@ -103,11 +103,7 @@ class _Recorder:
         self.calls: list[tuple[np.ndarray, ContextColumns | None]] = []
 
     def retrieve(
-        self,
-        data: EncodedData,
-        user_rows: np.ndarray,
-        histories: Sequence[np.ndarray],
-        n: int,
+        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int,
         context: ContextColumns | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         self.calls.append((user_rows.copy(), context))

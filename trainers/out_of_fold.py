@@ -34,11 +34,7 @@ class ListSource(Protocol):
     """Retrieves the candidate lists the ranker is trained on."""
 
     def retrieve(
-        self,
-        data: EncodedData,
-        user_rows: np.ndarray,
-        histories: Sequence[np.ndarray],
-        n: int,
+        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int,
         context: ContextColumns | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-n codes and scores [E, n] per example, history excluded; ``context`` (aligned
@@ -53,11 +49,7 @@ class InSample:
     model: CandidateModel
 
     def retrieve(
-        self,
-        data: EncodedData,
-        user_rows: np.ndarray,
-        histories: Sequence[np.ndarray],
-        n: int,
+        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int,
         context: ContextColumns | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         _, codes, scores = retrieve_candidates(
@@ -75,11 +67,7 @@ class OutOfFold:
     """Fold index per user row."""
 
     def retrieve(
-        self,
-        data: EncodedData,
-        user_rows: np.ndarray,
-        histories: Sequence[np.ndarray],
-        n: int,
+        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int,
         context: ContextColumns | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         codes = np.zeros((len(user_rows), n), dtype=np.int64)

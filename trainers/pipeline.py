@@ -69,9 +69,11 @@ def prepare_data(
         features = resolve_schema(features, None, None)
     dataset = open_dataset(data, items=items, users=users)
     log_peak_rss("ingest")
-    dataset = replace(dataset, interactions=_declared_columns_only(dataset.interactions, features))
-    split = split_leave_last_out(dataset.interactions)
-    # The parts hold every row and encoding reads only the tables: let the whole log go.
+    # The parts hold every row and encoding reads only the tables: the log is given up to the
+    # split, which builds the train part in its arrays.
+    split = split_leave_last_out(
+        _declared_columns_only(dataset.interactions, features), consume=True
+    )
     dataset = replace(dataset, interactions=split.valid)
     log_peak_rss("split")
     log.info(
