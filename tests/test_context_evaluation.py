@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from trainers.config import TrainConfig
 from trainers.encoding import EncodedData
@@ -22,6 +23,7 @@ from trainers.pipeline import TrainResult, train_and_export
 from trainers.synthetic_log import OwnLog, write_own_log
 from trainers.train_ranker import training_lists
 from trainers.validation_sample import sample_holdout
+from ytrec_infer.cli import main
 
 
 def _config() -> TrainConfig:
@@ -89,6 +91,16 @@ def test_evaluation_with_context_beats_without_and_torch_agrees_with_the_artifac
         # tests/test_declared_features.py); stage one's do, and the ranker is not made worse.
         assert metrics["two_stage"]["ndcg@10"] >= metrics["without_context"]["two_stage"]["ndcg@10"]
         assert "history_only" in metrics
+    args = ["--items", str(log.items), "--users", str(log.users)]
+    printed = CliRunner().invoke(
+        main, ["evaluate", str(result.artifact), "--data", str(log.log), *args]
+    )
+    assert printed.exit_code == 0, printed.output
+    rows = {line.split()[0]: float(line.split()[1]) for line in printed.output.splitlines()[2:7]}
+    assert rows["candidates_only"] == pytest.approx(served["candidates_only"]["hr@10"], abs=1e-4)
+    assert rows["no_context_cands"] == pytest.approx(
+        served["without_context"]["candidates_only"]["hr@10"], abs=1e-4
+    )
     for key in ("", "without_context", "history_only"):
         for stage in ("two_stage", "candidates_only"):
             a = (served[key] if key else served)[stage]["hr@10"]

@@ -46,7 +46,7 @@ def _declared_columns_only(
 ) -> Interactions:
     """The log without the other columns that no declared context feature reads (the default
     schema declares none): they would be copied into the split for nothing (a 10M-row log's
-    undeclared ``watch_fraction`` cells: 157 MB, and as much again in the split)."""
+    undeclared ``watch_fraction`` cells: 150 MiB, and as much again in the split)."""
     used = {spec.column for spec in schema.side("context")} if schema is not None else set()
     kept = {name: cells for name, cells in interactions.columns.items() if name in used}
     if len(kept) == len(interactions.columns) or len(kept) < len(used):
