@@ -60,11 +60,16 @@ def _chunk_lists(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the examples ``index``: those whose target was retrieved, and per such example the
-    list [target, k random other retrieved candidates] with the candidates' scores. Examples
-    where ``bare`` [len(index)] is true are retrieved from ``bare_data`` (every user feature
-    missing), as a history-only request is."""
+    list [target, k random other retrieved candidates] with the candidates' scores. Each
+    example is retrieved with its own interaction's context, as its request would be served;
+    those where ``bare`` [len(index)] is true from ``bare_data`` without context (every user
+    and context feature missing), as a history-only request is."""
     codes, scores = source.retrieve(
-        data, ex.user_rows[index], ex.history_arrays(index), config.n_candidates
+        data,
+        ex.user_rows[index],
+        ex.history_arrays(index),
+        config.n_candidates,
+        data.context.take(ex.interactions[index]),
     )
     if bare.any():
         alone = index[bare]
@@ -158,7 +163,14 @@ def validation_ndcg(
     """
     ranker.eval()
     logits = rank_scores(
-        ranker, data, valid.user_rows, valid.histories, codes, scores, valid.seconds_since_last
+        ranker,
+        data,
+        valid.user_rows,
+        valid.histories,
+        codes,
+        scores,
+        valid.seconds_since_last,
+        valid.context,
     )
     ranked = summarize(reorder(codes, logits), valid.targets)["ndcg@10"]
     return {
@@ -250,7 +262,12 @@ def train_ranker(
     progress = EpochProgress(log, "ranker", config.epochs, history, count)
     tensors = {key: torch.from_numpy(value) for key, value in lists.items()}
     _, valid_codes, valid_scores = retrieve_candidates(
-        candidate_model, data, monitor.user_rows, monitor.histories, config.n_candidates
+        candidate_model,
+        data,
+        monitor.user_rows,
+        monitor.histories,
+        config.n_candidates,
+        context=monitor.context,
     )
     bare_lists = None
     if config.select_on == "both":
