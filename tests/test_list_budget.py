@@ -71,3 +71,23 @@ def test_retrieve_exact_matches_the_replaced_implementation(monkeypatch) -> None
 def test_retrieve_exact_refuses_mismatched_exclusions() -> None:
     with pytest.raises(ValueError, match="exclusion lists"):
         retrieve_exact(torch.zeros(3, 4), torch.zeros(10, 4), [np.zeros(0, np.int64)], 5)
+
+
+def test_training_lists_respect_the_budget_on_movielens(trained) -> None:
+    """600 positions for 943 users: at most one list per user, from as many users; the
+    default budget leaves ML-100K's lists as they were."""
+    from dataclasses import replace
+
+    from trainers.config import RankerConfig
+    from trainers.examples import last_positions
+    from trainers.out_of_fold import InSample
+    from trainers.train_ranker import training_lists
+
+    data = trained.data
+    config = replace(RankerConfig(), max_lists=600)
+    lists = training_lists(
+        data, data, InSample(trained.candidate_model), config, np.random.default_rng(0)
+    )
+    users = lists["user_rows"]
+    assert 0 < len(users) <= 600 and len(np.unique(users)) == len(users)
+    assert len(last_positions(data, RankerConfig().positions_per_user)) < RankerConfig().max_lists
