@@ -11,7 +11,11 @@ user's positions are kept: the newest (closest to serving time) or a uniform dra
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 SAMPLINGS = ("newest", "uniform")
 
@@ -68,4 +72,9 @@ def budgeted_positions(
         rank = np.empty(len(positions), dtype=np.int64)
         rank[order] = np.arange(len(positions)) - starts
     kept: np.ndarray = positions[rank < quota[owners]]
+    # Its own logger: benchmarks/scale/timeline.py ends the lists phase at the first record of
+    # trainers.train_ranker ("ranker: N lists").
+    log.info(
+        "list budget: %d of %d positions kept (%s per user)", len(kept), len(positions), sampling
+    )
     return kept

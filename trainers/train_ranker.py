@@ -98,17 +98,9 @@ def training_lists(
     positions = last_positions(data, config.positions_per_user)
     if config.max_lists > 0:
         owners = np.searchsorted(data.train.offsets, positions, side="right") - 1
-        wanted = len(positions)
         positions = budgeted_positions(
             positions, owners, config.max_lists, config.list_sampling, rng
         )
-        if len(positions) < wanted:
-            log.info(
-                "ranker list budget: %d of %d positions kept (%s per user)",
-                len(positions),
-                wanted,
-                config.list_sampling,
-            )
     ex = build_examples(data, positions, data.schema.max_history)
     ratings = data.train.ratings.values[positions]
     bare = np.zeros(len(ex), dtype=bool)
