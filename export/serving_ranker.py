@@ -26,7 +26,8 @@ from export.serving_parts import (
     padded_table,
 )
 from trainers.models import Ranker
-from trainers.models.layers import select_columns
+from trainers.models.ranker import with_passthrough
+from trainers.models.layers import newest_mask, select_columns
 
 
 class ServingRanker(nn.Module):
@@ -45,13 +46,15 @@ class ServingRanker(nn.Module):
         genres = ranker.match_width
         rows = first.weight.detach().T
         # Ranker.forward's first-layer input: [emb, emb * history_emb, features, genre_match,
-        # score, score**2 | history_emb, history_features, user categorical, powers(numbers, gap)].
+        # score, score**2 | history_emb, history_features, user categorical, powers(numbers, gap) |
+        # emb * newest_emb (with newest_item)].
         emb, inter, feats = rows[:d], rows[d : 2 * d], rows[2 * d : 2 * d + features]
         genre_row, score_rows = (
             rows[2 * d + features],
             rows[2 * d + features + 1 : 2 * d + features + 3],
         )
-        user_rows = rows[2 * d + features + 3 :]
+        user_end = rows.shape[0] - (d if ranker.newest_item else 0)
+        user_rows = rows[2 * d + features + 3 : user_end]
         width = d + features
         genre_rows = torch.zeros(features, rows.shape[1])
         genre_rows[:genres] = genre_row
@@ -59,6 +62,11 @@ class ServingRanker(nn.Module):
         self.register_buffer("base", torch.cat([emb, feats]).contiguous())
         self.register_buffer("interaction", torch.cat([inter, genre_rows]).contiguous())
         self.register_buffer("score_rows", score_rows.contiguous())
+        self.newest_item = ranker.newest_item
+        if self.newest_item:
+            newest_rows = torch.zeros(features + d, rows.shape[1])
+            newest_rows[:d] = rows[user_end:]
+            self.register_buffer("newest_interaction", newest_rows)
         self.register_buffer("history_rows", user_rows[:width].contiguous())
         columns = ranker.users
         users_end = width + columns.users.dim
@@ -68,6 +76,7 @@ class ServingRanker(nn.Module):
             user_rows[users_end:], [1.0] * len(self.numeric) + [ranker.gap_scale]
         )
         self.rest = nn.Sequential(*list(ranker.mlp)[1:])
+        self.register_buffer("passthrough", ranker.passthrough.detach().clone())
 
     def forward(
         self,
@@ -81,6 +90,9 @@ class ServingRanker(nn.Module):
         """Logits [B, C], equal to ``Ranker.forward`` on the same inputs."""
         history_part = history_mean(self.table, history)
         first_layer = self.base + history_part.unsqueeze(-1) * self.interaction
+        if self.newest_item:
+            newest_part = gather(self.table, (history * newest_mask(history)).sum(dim=1))
+            first_layer = first_layer + newest_part.unsqueeze(-1) * self.newest_interaction
         scores = retrieval_scores.unsqueeze(-1)
         gap_hours = torch.log1p(seconds_since_last / 3600.0)
         numbers = select_columns(user_numeric, self.numeric)
@@ -96,4 +108,4 @@ class ServingRanker(nn.Module):
         )
         # Two-dimensional from here on, where onnxruntime fuses each Linear (+ ReLU) into one Gemm.
         flat = self.rest(hidden.reshape(-1, hidden.shape[-1]))
-        return flat.reshape(candidates.shape)
+        return with_passthrough(flat.reshape(candidates.shape), retrieval_scores, self.passthrough)

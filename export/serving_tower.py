@@ -12,9 +12,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from export.serving_parts import ProjectedCategorical, ProjectedPowers, history_mean, padded_table
+from export.serving_parts import (
+    ProjectedCategorical,
+    ProjectedPowers,
+    gather,
+    history_mean,
+    padded_table,
+)
 from trainers.models import CandidateModel
-from trainers.models.layers import select_columns
+from trainers.models.layers import newest_mask, select_columns
 
 NORM_EPS = 1e-12
 """``F.normalize``'s floor on the norm (written out: ``F.normalize`` exports two extra nodes)."""
@@ -41,7 +47,12 @@ class ServingTower(nn.Module):
         if model.config.use_example_age:
             scales.append(model.example_age_scale)
         self.use_example_age = model.config.use_example_age
-        self.powers = ProjectedPowers(rows[users_end:], scales)
+        powers_end = users_end + 3 * len(scales)
+        self.powers = ProjectedPowers(rows[users_end:powers_end], scales)
+        self.newest_item = model.config.newest_item
+        if self.newest_item:
+            self.register_buffer("newest_table", padded_table(model.item_embedding.weight))
+            self.register_buffer("newest_rows", rows[powers_end:].contiguous())
         self.rest = nn.Sequential(*list(model.tower)[1:])
 
     def forward(
@@ -61,5 +72,8 @@ class ServingTower(nn.Module):
             + self.users(select_columns(user_categorical, self.categorical))
             + self.powers(*scalars)
         )
+        if self.newest_item:
+            hidden = hidden + gather(self.newest_table, (history * newest_mask(history)).sum(dim=1)) @ self.newest_rows
         out = self.rest(hidden)
         return out / out.norm(dim=-1, keepdim=True).clamp(min=NORM_EPS)
+

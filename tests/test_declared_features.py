@@ -24,7 +24,11 @@ from ytrec_infer.errors import SchemaError
 def _config() -> TrainConfig:
     """The small preset with a ranker trained long enough for this tiny log (still seconds)."""
     small = TrainConfig.small()
-    return replace(small, ranker=replace(small.ranker, epochs=30))
+    return replace(
+        small,
+        candidate=replace(small.candidate, epochs=12),
+        ranker=replace(small.ranker, epochs=30),
+    )
 
 
 @pytest.fixture(scope="module")

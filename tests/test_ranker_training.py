@@ -84,3 +84,29 @@ def test_unknown_epoch_selection_is_refused(trained) -> None:
     valid = holdout_set(trained.data, "valid")
     with pytest.raises(ValueError, match="select_on"):
         train_ranker(trained.data, trained.candidate_model, config, valid, seed=0)
+
+
+def test_the_ranker_keeps_the_candidate_order_when_no_epoch_beats_it(trained) -> None:
+    """A ranker that never learns (learning rate 0: its random initial order) is replaced by
+    the candidates' own order: passthrough, logits equal to the retrieval scores."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from trainers.config import RankerConfig
+    from trainers.holdout import holdout_set
+    from trainers.inference import rank_scores, retrieve_candidates
+    from trainers.train_ranker import train_ranker
+
+    data = trained.data
+    valid = holdout_set(data, "valid")
+    config = replace(RankerConfig(), epochs=2, patience=1, learning_rate=0.0)
+    ranker, kept = train_ranker(data, trained.candidate_model, config, valid, seed=0)
+    assert float(ranker.passthrough) == 1.0
+    assert kept["valid_ndcg@10"] == kept["valid_ndcg@10_candidates_only"]
+    rows, histories = valid.user_rows[:8], valid.histories[:8]
+    _, codes, scores = retrieve_candidates(trained.candidate_model, data, rows, histories, 20)
+    logits = rank_scores(
+        ranker, data, rows, histories, codes, scores, valid.seconds_since_last[:8]
+    )
+    np.testing.assert_allclose(logits, scores, rtol=1e-6)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -280,6 +281,8 @@ def train_ranker(
             ) / 2
         return metrics
 
+    if config.select_epoch:
+        kept = _start_from_candidate_order(ranker, stopping, parallel, validate)
     net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
@@ -302,5 +305,29 @@ def train_ranker(
         if stopping.done:
             break
     ranker.load_state_dict(stopping.best_state)
+    if float(ranker.passthrough):
+        log.warning(
+            "ranker: no epoch beat the candidate generator's own order on validation "
+            "(NDCG@10 %.4f); the artifact's ranker keeps that order",
+            stopping.best_metric,
+        )
     ranker.eval()
     return ranker, kept
+
+
+def _start_from_candidate_order(
+    ranker: Ranker,
+    stopping: EarlyStopping,
+    parallel: Parallel,
+    validate: Callable[[Ranker], dict[str, float]],
+) -> dict[str, float]:
+    """Record the candidates' own order (the ranker in passthrough) as the best state so far,
+    so an epoch is kept only when it beats that order on validation; its metrics."""
+    ranker.passthrough.fill_(1.0)
+    metrics = parallel.on_main(lambda: validate(ranker))
+    stopping.start(
+        metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"]),
+        {key: value.detach().clone() for key, value in ranker.state_dict().items()},
+    )
+    ranker.passthrough.fill_(0.0)
+    return metrics

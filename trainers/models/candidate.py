@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from trainers.config import CandidateConfig
-from trainers.models.layers import UserColumns, masked_mean, mlp, powers
+from trainers.models.layers import UserColumns, masked_mean, mlp, newest, powers
 from ytrec_infer.feature_schema import FeatureSchema
 
 
@@ -36,6 +36,7 @@ class CandidateModel(nn.Module):
         self.example_age_scale = float(schema.example_age_scale_days)
         in_dim = config.embedding_dim + item_table.shape[1] + self.users.dim
         in_dim += 3 if config.use_example_age else 0
+        in_dim += config.embedding_dim if config.newest_item else 0
         self.tower = mlp(in_dim, config.hidden, config.output_dim, config.dropout)
         nn.init.normal_(self.item_embedding.weight, std=0.05)
         nn.init.normal_(self.item_vectors.weight, std=0.05)
@@ -50,13 +51,16 @@ class CandidateModel(nn.Module):
         example_age: torch.Tensor,
     ) -> torch.Tensor:
         """Unit user vectors [B, D] from padded history codes [B, L] and user features."""
+        embedded = self.item_embedding(history)
         parts = [
-            masked_mean(self.item_embedding(history), history),
+            masked_mean(embedded, history),
             masked_mean(self.item_table[history], history),
             self.users(user_categorical, user_numeric),
         ]
         if self.config.use_example_age:
             parts.append(powers(example_age / self.example_age_scale))
+        if self.config.newest_item:
+            parts.append(newest(embedded, history))
         return F.normalize(self.tower(torch.cat(parts, dim=-1)), dim=-1)
 
     def item_matrix(self) -> torch.Tensor:

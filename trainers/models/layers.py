@@ -8,6 +8,12 @@ from torch import nn
 from ytrec_infer.feature_schema import FeatureSchema
 
 
+EMBEDDING_INIT_STD = 0.05
+"""The starting spread of the user-feature embeddings, as of the item embeddings: with
+PyTorch's default (1.0) a feature's random vector started 20 times the history mean's size and
+drowned it until trained (docs/evaluation.md, "Feature embedding init")."""
+
+
 def powers(x: torch.Tensor) -> torch.Tensor:
     """The paper's continuous-feature expansion: x, x**2 and sqrt(x) of a scaled value, [B] -> [B, 3]."""
     x = x.clamp(min=0.0)
@@ -57,6 +63,20 @@ def masked_mean(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
+def newest_mask(history: torch.Tensor) -> torch.Tensor:
+    """1 at the newest position of each left-aligned history [B, L] (oldest first, 0-padded
+    after), else 0: a code followed by padding or by the end. Slice, Concat, Mul and
+    comparisons only, so it exports for any history length within the runtime's operators."""
+    following = torch.cat([history[:, 1:], history[:, :1] * 0], dim=1)
+    return (history > 0).to(torch.int64) * (following == 0).to(torch.int64)
+
+
+def newest(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+    """The row of ``values`` [B, L, W] at each history's newest position, [B, W]; zeros if the
+    history is empty."""
+    return (values * newest_mask(history).unsqueeze(-1).to(values.dtype)).sum(dim=1)
+
+
 def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, dropout: float) -> nn.Sequential:
     """A ReLU tower ending in a linear layer."""
     layers: list[nn.Module] = []
@@ -75,6 +95,8 @@ class UserCategorical(nn.Module):
         self.tables = nn.ModuleList(
             nn.Embedding(size, dim) for size, dim in zip(cardinalities, dims, strict=True)
         )
+        for table in self.tables:
+            nn.init.normal_(table.weight, std=EMBEDDING_INIT_STD)
         self.dim = sum(dims)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,9 @@ the averaged history embedding and history features, how well the candidate's ca
 the history's, the candidate generator's score, the user features the schema gives the ranker,
 and the time since the user's last interaction. Trained with weighted logistic
 regression, so ``exp(logit)`` estimates the expected engagement of showing the item.
+
+A ``passthrough`` buffer of 1 makes the logits the generator's retrieval scores, the candidates'
+own order: what training keeps when no epoch beats that order on validation (0 while training).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import torch
 from torch import nn
 
 from trainers.config import RankerConfig
-from trainers.models.layers import UserColumns, masked_mean, mlp, powers
+from trainers.models.layers import UserColumns, masked_mean, mlp, newest, powers
 from ytrec_infer.feature_schema import FeatureSchema
 
 
@@ -42,7 +45,10 @@ class Ranker(nn.Module):
         self.gap_scale = float(schema.gap_scale)
         d = config.embedding_dim
         in_dim = 3 * d + 2 * num_features + 1 + 2 + self.users.dim + 3
+        self.newest_item = config.newest_item
+        in_dim += d if self.newest_item else 0
         self.mlp = mlp(in_dim, config.hidden, 1, config.dropout)
+        self.register_buffer("passthrough", torch.zeros(()))
 
     def item_embedding(self, codes: torch.Tensor) -> torch.Tensor:
         """A learned projection of the candidate generator's (frozen) item vectors."""
@@ -59,7 +65,8 @@ class Ranker(nn.Module):
     ) -> torch.Tensor:
         """Logits [B, C] for candidate codes [B, C] given padded history codes [B, L]."""
         num_candidates = candidates.shape[1]
-        history_embedding = masked_mean(self.item_embedding(history), history)
+        history_embedded = self.item_embedding(history)
+        history_embedding = masked_mean(history_embedded, history)
         history_features = masked_mean(self.item_features[history], history)
         candidate_embedding = self.item_embedding(candidates)
         candidate_features = self.item_features[candidates]
@@ -75,16 +82,23 @@ class Ranker(nn.Module):
         per_user = torch.cat([history_embedding, history_features, user], dim=-1)
         per_user = per_user.unsqueeze(1).expand(-1, num_candidates, -1)
         scores = retrieval_scores.unsqueeze(-1)
-        x = torch.cat(
-            [
-                candidate_embedding,
-                candidate_embedding * history_embedding.unsqueeze(1),
-                candidate_features,
-                genre_match,
-                scores,
-                scores * scores,
-                per_user,
-            ],
-            dim=-1,
-        )
-        return self.mlp(x).squeeze(-1)
+        parts = [
+            candidate_embedding,
+            candidate_embedding * history_embedding.unsqueeze(1),
+            candidate_features,
+            genre_match,
+            scores,
+            scores * scores,
+            per_user,
+        ]
+        if self.newest_item:
+            parts.append(candidate_embedding * newest(history_embedded, history).unsqueeze(1))
+        x = torch.cat(parts, dim=-1)
+        return with_passthrough(self.mlp(x).squeeze(-1), retrieval_scores, self.passthrough)
+
+
+def with_passthrough(
+    logits: torch.Tensor, retrieval_scores: torch.Tensor, passthrough: torch.Tensor
+) -> torch.Tensor:
+    """The ranker's logits, or (``passthrough`` = 1) the retrieval scores themselves."""
+    return logits + passthrough * (retrieval_scores - logits)
