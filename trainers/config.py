@@ -64,6 +64,12 @@ class RankerConfig:
     # the validation comparison in docs/evaluation.md ("Ranker settings").
     hidden: tuple[int, ...] = (32,)
     positions_per_user: int = 50
+    # At most this many of those positions get a training list (0 = no budget), spread evenly
+    # across users (trainers/list_budget.py): each list costs an exact retrieval over the whole
+    # catalog and a ranker step per epoch. ML-100K makes ~28k, under the budget; ``list_sampling``
+    # says which of a user's positions a budget keeps, "newest" or "uniform".
+    max_lists: int = 200_000
+    list_sampling: str = "newest"
     n_candidates: int = 100
     negatives_per_positive: int = 20
     # Training lists from generators that did not train on the user (trainers/out_of_fold.py):

@@ -10,6 +10,7 @@ import torch
 from trainers.encoding import EncodedData
 from trainers.feature_encoding import ContextColumns
 from trainers.models import CandidateModel, Ranker
+from trainers.ragged import Ragged
 from ytrec_infer import network_inputs as names
 from ytrec_infer.network_inputs import user_feeds
 
@@ -67,30 +68,58 @@ def _part(context: ContextColumns | None, rows: np.ndarray) -> ContextColumns | 
     return None if context is None else context.take(rows)
 
 
-def _excluded_cells(exclude: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(row, item column) of every excluded code of a batch, for one indexed assignment."""
+RETRIEVAL_CELLS = 1 << 24
+"""Scores held at once by :func:`retrieve_exact` (64 MB of float32): its chunk of users is this
+many cells divided by the catalog size, so a big catalog's [chunk, items] block stays in memory
+bounds and a small catalog still gets large matmuls (benchmarks/scale/retrieval.py)."""
+
+
+def _flat_exclusions(exclude: Sequence[np.ndarray]) -> Ragged:
+    """The excluded codes of every user as one flat array with row offsets (a ``Ragged`` as
+    given, else concatenated once), so each chunk's cells are slices, not per-row arrays."""
+    if isinstance(exclude, Ragged):
+        return exclude
     lengths = np.fromiter((len(codes) for codes in exclude), dtype=np.int64, count=len(exclude))
-    flat = [np.asarray(codes, dtype=np.int64) for codes in exclude]
-    columns = np.concatenate(flat) - 1 if flat else np.zeros(0, dtype=np.int64)
-    rows = np.repeat(np.arange(len(exclude)), lengths)
-    return torch.from_numpy(rows), torch.from_numpy(columns)
+    values = (
+        np.concatenate([np.asarray(codes, dtype=np.int64) for codes in exclude])
+        if len(exclude)
+        else np.zeros(0, dtype=np.int64)
+    )
+    return Ragged(values.astype(np.int64, copy=False), np.r_[0, np.cumsum(lengths)])
 
 
 @torch.inference_mode()
 def retrieve_exact(
     vectors: torch.Tensor, item_matrix: torch.Tensor, exclude: Sequence[np.ndarray], n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-n item codes and inner-product scores per user, excluding the given codes."""
-    codes, scores = [], []
-    items = item_matrix[1:]
-    for start in range(0, len(vectors), BATCH):
-        logits = vectors[start : start + BATCH] @ items.T
-        rows, columns = _excluded_cells(exclude[start : start + BATCH])
-        logits[rows, columns] = -torch.inf
-        top = torch.topk(logits, min(n, items.shape[0]), dim=1)
-        codes.append(top.indices.numpy() + 1)
-        scores.append(top.values.numpy())
-    return np.concatenate(codes), np.concatenate(scores).astype(np.float32)
+    """Exact top-n item codes and inner-product scores per user, excluding the given codes
+    (``exclude[i]``: user i's codes, a list of arrays or a ``Ragged``)."""
+    if len(exclude) != len(vectors):
+        raise ValueError(f"{len(vectors)} user vectors but {len(exclude)} exclusion lists")
+    # numpy's float32 matmul (OpenBLAS) took half the time of torch's on this machine's
+    # AMD cores with the same result (benchmarks/scale/retrieval.py); top-k stays in torch.
+    items = np.ascontiguousarray(item_matrix[1:].numpy().T)
+    users = vectors.numpy()
+    catalog = items.shape[1]
+    width = min(n, catalog)
+    codes = np.zeros((len(vectors), width), dtype=np.int64)
+    scores = np.zeros((len(vectors), width), dtype=np.float32)
+    excluded = _flat_exclusions(exclude)
+    chunk = max(1, min(len(vectors), RETRIEVAL_CELLS // max(1, catalog)))
+    block = np.empty((chunk, catalog), dtype=np.float32)
+    for start in range(0, len(vectors), chunk):
+        stop = min(start + chunk, len(vectors))
+        logits = block[: stop - start]
+        np.matmul(users[start:stop], items, out=logits)
+        first, last = excluded.offsets[start], excluded.offsets[stop]
+        rows = np.repeat(np.arange(stop - start), np.diff(excluded.offsets[start : stop + 1]))
+        columns = excluded.values[first:last] - 1
+        real = columns >= 0  # code 0 is padding, never a catalog item
+        logits.reshape(-1)[rows[real] * catalog + columns[real]] = -np.inf
+        top = torch.topk(torch.from_numpy(logits), width, dim=1)
+        codes[start:stop] = top.indices.numpy() + 1
+        scores[start:stop] = top.values.numpy()
+    return codes, scores
 
 
 def retrieve_candidates(

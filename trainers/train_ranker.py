@@ -33,6 +33,7 @@ from trainers.examples import NextItemExamples, build_examples, last_positions
 from trainers.feature_dropout import FeatureDropout
 from trainers.holdout import HoldoutSet, without_user_features
 from trainers.inference import rank_scores, reorder, retrieve_candidates
+from trainers.list_budget import budgeted_positions
 from trainers.memory import log_peak_rss
 from trainers.metrics import summarize
 from trainers.models import CandidateModel, Ranker
@@ -97,8 +98,15 @@ def training_lists(
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Per example: history, user, [positive + negatives] codes, their scores, labels,
-    weights, whether it stands for a history-only request (a ``bare_list_rate`` share)."""
+    weights, whether it stands for a history-only request (a ``bare_list_rate`` share).
+    Examples are each user's last ``positions_per_user`` positions, at most ``max_lists`` in
+    all (``trainers/list_budget.py``)."""
     positions = last_positions(data, config.positions_per_user)
+    if config.max_lists > 0:
+        owners = np.searchsorted(data.train.offsets, positions, side="right") - 1
+        positions = budgeted_positions(
+            positions, owners, config.max_lists, config.list_sampling, rng
+        )
     ex = build_examples(data, positions, data.schema.max_history)
     ratings = data.train.ratings.values[positions]
     bare = np.zeros(len(ex), dtype=bool)

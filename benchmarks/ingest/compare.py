@@ -28,33 +28,11 @@ from typing import Any
 
 
 def make_log(path: Path, rows: int, users: int, items: int, seed: int) -> None:
-    """A CSV log with taste clusters and Zipf popularity: integer ids, Unix seconds, 1-5 ratings."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+    """A CSV log of integer ids with Unix seconds and 1-5 ratings: the scale benchmark's
+    generator (taste clusters, Zipf popularity, ``benchmarks/scale/generator.py``)."""
+    from benchmarks.scale.generator import spec_for, write_integer_log
 
-    rng = np.random.default_rng(seed)
-    clusters = 20
-    taste = rng.integers(0, clusters, users)
-    cluster_of_item = rng.integers(0, clusters, items)
-    by_cluster = [np.flatnonzero(cluster_of_item == c) for c in range(clusters)]
-    user = np.sort(rng.integers(0, users, rows))
-    zipf = np.minimum(rng.zipf(1.3, rows), items) - 1
-    in_cluster = rng.random(rows) < 0.8
-    item = rng.permutation(items)[zipf]
-    for c, members in enumerate(by_cluster):
-        pick = in_cluster & (taste[user] == c)
-        item[pick] = members[np.minimum(zipf[pick], len(members) - 1)]
-    when = 1_600_000_000 + np.cumsum(rng.exponential(3600.0, rows)).astype(np.int64)
-    table = pa.table(
-        {
-            "user_id": user + 1,
-            "item_id": item + 1,
-            "timestamp": when,
-            "rating": rng.integers(1, 6, rows),
-        }
-    )
-    pcsv.write_csv(table, path)
+    write_integer_log(path, spec_for(rows, seed, users, items), ratings=True)
 
 
 def phases(log: Path, ranker: bool = True) -> dict[str, Any]:

@@ -415,6 +415,28 @@ def write_scale_log(folder: Path, spec: ScaleSpec, csv_too: bool = False) -> Sca
     )
 
 
+def write_integer_log(path: Path, spec: ScaleSpec, ratings: bool = False) -> Path:
+    """The same log as :func:`write_scale_log` as one CSV of integer ids (``user_id`` and
+    ``item_id`` = row + 1, ``timestamp``; with ``ratings`` a 1-5 ``rating``, the watch
+    fraction in fifths), no tables: the input of the ingest and training-loop benchmarks,
+    which measure the integer-id path of a plain log."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    columns = generate(spec)
+    table = {
+        "user_id": pa.array(columns["log_user"].astype(np.int64) + 1),
+        "item_id": pa.array(columns["log_item"].astype(np.int64) + 1),
+        "timestamp": pa.array(columns["log_time"]),
+    }
+    if ratings:
+        fifths = np.ceil(columns["log_fraction"] * 5).astype(np.int64)
+        table["rating"] = pa.array(np.clip(fifths, 1, 5))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    csv.write_csv(pa.table(table), path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: write one log."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
