@@ -8,12 +8,6 @@ from torch import nn
 from ytrec_infer.feature_schema import FeatureSchema
 
 
-EMBEDDING_INIT_STD = 0.05
-"""The starting spread of the user-feature embeddings, as of the item embeddings: with
-PyTorch's default (1.0) a feature's random vector started 20 times the history mean's size and
-drowned it until trained (docs/evaluation.md, "Feature embedding init")."""
-
-
 def powers(x: torch.Tensor) -> torch.Tensor:
     """The paper's continuous-feature expansion: x, x**2 and sqrt(x) of a scaled value, [B] -> [B, 3]."""
     x = x.clamp(min=0.0)
@@ -95,8 +89,13 @@ class UserCategorical(nn.Module):
         self.tables = nn.ModuleList(
             nn.Embedding(size, dim) for size, dim in zip(cardinalities, dims, strict=True)
         )
-        for table in self.tables:
-            nn.init.normal_(table.weight, std=EMBEDDING_INIT_STD)
+        # Code 0 (unknown, or missing from the request) starts at zero, so a request without
+        # the feature starts from nothing of it rather than a large random vector; the values
+        # keep PyTorch's N(0, 1) start, from which the planted-feature tests learn within a few
+        # epochs (docs/evaluation.md, "Stage one: feature embeddings and the newest item").
+        with torch.no_grad():
+            for table in self.tables:
+                table.weight[0].zero_()
         self.dim = sum(dims)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
