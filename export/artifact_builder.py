@@ -255,7 +255,13 @@ def build_artifact(
     with bundle.staging(out) as folder:
         vectors = candidate_model.item_matrix().detach()[1:].numpy().astype(np.float32)
         with torch.inference_mode():
-            queries = user_vectors(candidate_model, data, valid.user_rows, valid.histories).numpy()
+            queries = user_vectors(
+                candidate_model,
+                data,
+                valid.user_rows,
+                valid.histories,
+                context=valid.context,
+            ).numpy()
         arrays = CatalogArrays(
             data.item_ids if data.item_ids.dtype.kind == "U" else data.item_ids.astype(np.int64),
             vectors,

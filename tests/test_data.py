@@ -293,6 +293,39 @@ def test_split_orders_by_time_then_file_order() -> None:
     assert split.train.user_ids.tolist() == [1, 1, 2, 2, 3]
 
 
+def test_a_consuming_split_gives_the_same_parts_in_the_logs_own_arrays() -> None:
+    """``consume=True`` (what training does) builds the train part over the log's writable
+    arrays instead of a copy of them; the parts are those of a copying split, string ids and
+    other columns included, and a read-only column (a view of pyarrow's buffer) is copied."""
+    rng = np.random.default_rng(0)
+    users = np.array([f"u{u}" for u in rng.integers(0, 40, 600)])
+    items = np.array([f"v{i}" for i in rng.permutation(600)])
+    hours = np.array([str(h) for h in rng.integers(0, 24, 600)])
+    stamps = rng.integers(0, 50, 600)
+    stamps.flags.writeable = False
+
+    def log() -> Interactions:
+        return Interactions(
+            user_ids=users.copy(),
+            item_ids=items.copy(),
+            ratings=np.ones(600, dtype=np.float32),
+            timestamps=stamps,
+            columns={"hour": hours.copy()},
+        )
+
+    copied = split_leave_last_out(log())
+    consumed_log = log()
+    consumed = split_leave_last_out(consumed_log, consume=True)
+    for name in ("train", "valid", "test"):
+        a, b = getattr(copied, name), getattr(consumed, name)
+        for column in ("user_ids", "item_ids", "ratings", "timestamps"):
+            np.testing.assert_array_equal(getattr(a, column), getattr(b, column))
+        np.testing.assert_array_equal(a.columns["hour"], b.columns["hour"])
+    assert np.shares_memory(consumed.train.item_ids, consumed_log.item_ids)
+    assert not np.shares_memory(consumed.train.timestamps, stamps)
+    assert np.array_equal(consumed_log.timestamps, stamps)
+
+
 def test_split_real_data(ml100k: Dataset) -> None:
     split = split_leave_last_out(ml100k.interactions)
     parts = (split.train, split.valid, split.test)

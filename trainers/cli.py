@@ -242,7 +242,9 @@ def evaluate(
     """Score the artifact on a held-out split: HR/NDCG/MRR@10, Recall@50/100, coverage.
 
     Rows: the two-stage list and the candidate generator's own order for requests with the
-    user's features (two_stage, candidates_only), the same for the history alone
+    user's features and, when the schema declares context features, each held-out
+    interaction's own context (two_stage, candidates_only), the same without the context
+    (no_context, no_context_cands; only with context features), for the history alone
     (history_only, history_cands), and MostPopular."""
     from trainers.data import DataError
     from trainers.evaluate import evaluate_artifact
@@ -255,14 +257,14 @@ def evaluate(
         f"{metrics['users']} users, {split} split, full ranking with the user's history excluded"
     )
     click.echo(f"{'list':<16} {'HR@10':>7} {'NDCG@10':>8} {'MRR@10':>7}")
-    bare = metrics["history_only"]
-    rows = {
-        "two_stage": metrics["two_stage"],
-        "candidates_only": metrics["candidates_only"],
-        "history_only": bare["two_stage"],
-        "history_cands": bare["candidates_only"],
-        "most_popular": metrics["most_popular"],
-    }
+    rows = {"two_stage": metrics["two_stage"], "candidates_only": metrics["candidates_only"]}
+    for key, name, cands in (
+        ("without_context", "no_context", "no_context_cands"),
+        ("history_only", "history_only", "history_cands"),
+    ):
+        if key in metrics:
+            rows[name], rows[cands] = metrics[key]["two_stage"], metrics[key]["candidates_only"]
+    rows["most_popular"] = metrics["most_popular"]
     for name, row in rows.items():
         click.echo(f"{name:<16} {row['hr@10']:>7.4f} {row['ndcg@10']:>8.4f} {row['mrr@10']:>7.4f}")
     click.echo(

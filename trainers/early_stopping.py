@@ -25,11 +25,6 @@ class EarlyStopping:
         self.best_epoch = -1
         self._epochs = 0
 
-    def start(self, metric: float, state: dict[str, torch.Tensor]) -> None:
-        """Record the untrained weights' metric as the best so far (not an epoch): training
-        keeps them unless an epoch beats them."""
-        self.best_metric, self.best_state = metric, state
-
     def update(self, metric: float, state: dict[str, torch.Tensor]) -> bool:
         """Record one epoch's metric and weights; True when it is the new best."""
         self._epochs += 1

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from trainers.data import Dataset, Interactions, ItemTable, Split, UserTable
+from trainers.data.tables import table_rows
 from trainers.feature_encoding import (
     ContextColumns,
     item_columns,
@@ -55,11 +56,16 @@ class Sequences:
 
 @dataclass(frozen=True)
 class HeldOut:
-    """One held-out interaction per user row (code 0 where a user has none)."""
+    """One held-out interaction per user row (code 0 where a user has none); ``part`` is the
+    split's part itself (its rows, with the log's other columns), ``rows`` the row of ``part``
+    of each user row (-1 where none), ``context`` the context inputs per row of ``part``."""
 
     items: np.ndarray
     timestamps: np.ndarray
     ratings: np.ndarray
+    part: Interactions
+    rows: np.ndarray
+    context: ContextColumns
 
 
 @dataclass(frozen=True)
@@ -117,12 +123,11 @@ class EncodedData:
 
 def codes_of(sorted_ids: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """Map raw ids to codes (row + 1) in a sorted id table; ids must be present."""
-    rows = np.searchsorted(sorted_ids, raw)
-    rows = np.minimum(rows, len(sorted_ids) - 1)
-    if not np.array_equal(sorted_ids[rows], raw):
-        missing = raw[sorted_ids[rows] != raw][:5]
-        raise ValueError(f"ids not in the table: {missing.tolist()}")
-    return rows + 1
+    rows, present = table_rows(sorted_ids, raw)
+    if not present.all():
+        raise ValueError(f"ids not in the table: {raw[~present][:5].tolist()}")
+    rows += 1
+    return rows
 
 
 def _group(part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) -> Sequences:
@@ -138,15 +143,19 @@ def _group(part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) -> Se
     )
 
 
-def _held_out(part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray) -> HeldOut:
+def _held_out(
+    part: Interactions, user_ids: np.ndarray, item_ids: np.ndarray, context: ContextColumns
+) -> HeldOut:
     items = np.zeros(len(user_ids), dtype=np.int64)
     timestamps = np.zeros(len(user_ids), dtype=np.int64)
     ratings = np.zeros(len(user_ids), dtype=np.float32)
+    part_rows = np.full(len(user_ids), -1, dtype=np.int64)
     rows = codes_of(user_ids, part.user_ids) - 1
     items[rows] = codes_of(item_ids, part.item_ids)
     timestamps[rows] = part.timestamps
     ratings[rows] = part.ratings
-    return HeldOut(items, timestamps, ratings)
+    part_rows[rows] = np.arange(len(part))
+    return HeldOut(items, timestamps, ratings, part, part_rows, context)
 
 
 def _log_popularity(popularity: np.ndarray) -> np.ndarray:
@@ -179,7 +188,7 @@ def encode(
     user_ids = dataset.users.user_ids
     declared = resolve_schema(features, dataset.users, dataset.items)
     train = _group(split.train, user_ids, item_ids)
-    popularity = np.bincount(codes_of(item_ids, split.train.item_ids) - 1, minlength=len(item_ids))
+    popularity = np.bincount(train.items.values - 1, minlength=len(item_ids))
     training_users = np.zeros(len(user_ids), dtype=bool)
     training_users[train.user_rows] = True
     user_features, item_features = learn_features(
@@ -207,6 +216,10 @@ def encode(
         context=context_features,
     )
     categorical, numeric = request_columns(schema, dataset.users, declared.source)
+
+    def context_of(part: Interactions) -> ContextColumns:
+        return ContextColumns.encode(context_features, part, declared.source)
+
     return EncodedData(
         item_ids=item_ids,
         titles=tuple(dataset.items.titles),
@@ -220,10 +233,10 @@ def encode(
         user_numeric=numeric,
         schema=schema,
         train=train,
-        valid=_held_out(split.valid, user_ids, item_ids),
-        test=_held_out(split.test, user_ids, item_ids),
+        valid=_held_out(split.valid, user_ids, item_ids, context_of(split.valid)),
+        test=_held_out(split.test, user_ids, item_ids, context_of(split.test)),
         train_end=train_end,
         users=dataset.users,
         items=dataset.items,
-        context=ContextColumns.encode(context_features, split.train, declared.source),
+        context=context_of(split.train),
     )

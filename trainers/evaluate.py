@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from trainers.encoding import EncodedData
-from trainers.holdout import HoldoutSet, holdout_set, without_user_features
+from trainers.holdout import HoldoutSet, holdout_set, without_context, without_user_features
 from trainers.metrics import coverage, hit_rate, summarize, target_ranks, top_k_excluding
 from trainers.pipeline import prepare_data
 from ytrec_infer import Recommender
@@ -60,7 +61,8 @@ def artifact_lists(
     n_candidates: int,
     user_features: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Final top-k and candidate codes per user, computed by the runtime (ONNX + HNSW);
+    """Final top-k and candidate codes per user, computed by the runtime (ONNX + HNSW), each
+    request with its held-out interaction's context (none if ``holdout`` has none);
     ``user_features=False`` sends the history alone (``recommend(history)``)."""
     ranked = np.zeros((len(holdout), k), dtype=np.int64)
     retrieved = np.zeros((len(holdout), n_candidates), dtype=np.int64)
@@ -74,7 +76,7 @@ def artifact_lists(
             if user_features
             else None
         )
-        request = rec.prepare(history, user, strict=True)
+        request = rec.prepare(history, user, True, holdout.context_values(data, i))
         codes, scores = rec.retrieve(request, rec.embed(request), n_candidates, True)
         logits = rec.score(request, codes, scores)
         top = codes[np.argsort(-logits, kind="stable")[:k]]
@@ -95,7 +97,12 @@ def torch_lists(
     from trainers.inference import rank_scores, reorder, retrieve_candidates
 
     _, codes, scores = retrieve_candidates(
-        candidate_model, data, holdout.user_rows, holdout.histories, n_candidates
+        candidate_model,
+        data,
+        holdout.user_rows,
+        holdout.histories,
+        n_candidates,
+        context=holdout.context,
     )
     if ranker is None:
         return codes[:, :k], codes
@@ -107,6 +114,7 @@ def torch_lists(
         codes,
         scores,
         holdout.seconds_since_last,
+        holdout.context,
     )
     return reorder(codes, logits)[:, :k], codes
 
@@ -115,6 +123,40 @@ def most_popular_lists(data: EncodedData, holdout: HoldoutSet, k: int) -> np.nda
     """The reference floor: training popularity, the user's history excluded."""
     scores = np.broadcast_to(data.popularity.astype(np.float64), (len(holdout), data.num_items))
     return top_k_excluding(scores, holdout.histories, k)
+
+
+def request_kinds(
+    data: EncodedData, holdout: HoldoutSet
+) -> dict[str, tuple[EncodedData, HoldoutSet, bool]]:
+    """The requests measured, by the key of their metrics: the user's features with the held-out
+    interaction's context (the top-level numbers), the same without context
+    (``without_context``, only when the schema declares context features) and the history
+    alone (``history_only``); each as (data, holdout, send the user's features)."""
+    bare_data, bare_holdout = without_user_features(data, holdout)
+    kinds = {"": (data, holdout, True)}
+    if data.schema.context:
+        kinds["without_context"] = (data, without_context(holdout), True)
+    kinds["history_only"] = (bare_data, bare_holdout, False)
+    return kinds
+
+
+def _metrics_by_kind(
+    lists: Callable[[EncodedData, HoldoutSet, bool], tuple[np.ndarray, np.ndarray]],
+    data: EncodedData,
+    holdout: HoldoutSet,
+    k: int,
+) -> dict[str, Any]:
+    """:func:`two_stage_metrics` of ``lists`` for each of :func:`request_kinds`: the first at
+    the top level, the others under their keys."""
+    out: dict[str, Any] = {}
+    for key, (kind_data, kind_holdout, user) in request_kinds(data, holdout).items():
+        ranked, retrieved = lists(kind_data, kind_holdout, user)
+        metrics = two_stage_metrics(ranked, retrieved, holdout.targets, data.num_items, k)
+        if key:
+            out[key] = metrics
+        else:
+            out.update(metrics)
+    return out
 
 
 def evaluate_artifact(
@@ -127,29 +169,34 @@ def evaluate_artifact(
     users: str | Path | None = None,
 ) -> dict[str, Any]:
     """Metrics of the artifact's two-stage list, its candidate order, and MostPopular, for
-    requests with the user's features; ``history_only`` holds the same for the history alone.
+    requests with the user's features and the held-out interaction's context;
+    ``without_context`` (when the schema declares context) holds the same without the
+    context, ``history_only`` for the history alone.
 
     ``data`` (with ``items``/``users`` for a log) is what the artifact was trained on; the
     features are encoded with the artifact's own schema (its manifest's declarations)."""
     start = time.perf_counter()
     rec = Recommender.load(artifact)
+    schema = rec.schema
     declared = DeclaredSchema(
-        tuple(f.spec for f in rec.schema.user + rec.schema.item), f"{artifact} (manifest)"
+        tuple(f.spec for f in schema.user + schema.item + schema.context),
+        f"{artifact} (manifest)",
     )
-    encoded = prepare_data(data, rec.schema.max_history, items, users, declared)
+    encoded = prepare_data(data, schema.max_history, items, users, declared)
     if not np.array_equal(encoded.item_ids, rec.catalog.item_ids):
         raise ValueError(f"{artifact} was trained on a different catalog than {data}")
     holdout = holdout_set(encoded, split)
-    ranked, retrieved = artifact_lists(rec, encoded, holdout, k, n_candidates)
-    bare_ranked, bare_retrieved = artifact_lists(rec, encoded, holdout, k, n_candidates, False)
+
+    def lists(
+        kind_data: EncodedData, kind_holdout: HoldoutSet, user: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return artifact_lists(rec, kind_data, kind_holdout, k, n_candidates, user)
+
     return {
         "split": split,
         "users": len(holdout),
         "path": "artifact (onnxruntime + hnswlib)",
-        **two_stage_metrics(ranked, retrieved, holdout.targets, encoded.num_items, k),
-        "history_only": two_stage_metrics(
-            bare_ranked, bare_retrieved, holdout.targets, encoded.num_items, k
-        ),
+        **_metrics_by_kind(lists, encoded, holdout, k),
         "most_popular": summarize(most_popular_lists(encoded, holdout, k), holdout.targets, k),
         "seconds": time.perf_counter() - start,
     }
@@ -166,18 +213,16 @@ def evaluate_torch(
     """The same metrics from the torch networks with exact search over the whole catalog."""
     start = time.perf_counter()
     holdout = holdout_set(data, split)
-    ranked, retrieved = torch_lists(candidate_model, ranker, data, holdout, k, n_candidates)
-    bare_data, bare_holdout = without_user_features(data, holdout)
-    bare_ranked, bare_retrieved = torch_lists(
-        candidate_model, ranker, bare_data, bare_holdout, k, n_candidates
-    )
+
+    def lists(
+        kind_data: EncodedData, kind_holdout: HoldoutSet, user: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return torch_lists(candidate_model, ranker, kind_data, kind_holdout, k, n_candidates)
+
     return {
         "split": split,
         "users": len(holdout),
         "path": "torch, exact search",
-        **two_stage_metrics(ranked, retrieved, holdout.targets, data.num_items, k),
-        "history_only": two_stage_metrics(
-            bare_ranked, bare_retrieved, holdout.targets, data.num_items, k
-        ),
+        **_metrics_by_kind(lists, data, holdout, k),
         "seconds": time.perf_counter() - start,
     }

@@ -246,30 +246,45 @@ class ContextColumns:
         categorical, numeric = user_columns(features, train, source)
         return cls(categorical[:, 1:], numeric[:, 1:])
 
+    def take(self, rows: np.ndarray) -> ContextColumns:
+        """The context inputs of the interactions ``rows``, in that order."""
+        return ContextColumns(self.categorical[rows], self.numeric[rows])
+
     def apply(
         self, categorical: np.ndarray, numeric: np.ndarray, rows: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-user inputs [B, 1 + C] and [B, 1 + N] with their context columns set to those of
-        the training interactions ``rows`` [B] (None: left as they are, copies otherwise)."""
+        the interactions ``rows`` [B] (None: left as they are, copies otherwise)."""
+        if rows is None:
+            return categorical, numeric
+        return self.take(rows).overlay(categorical, numeric)
+
+    def overlay(
+        self, categorical: np.ndarray, numeric: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-user inputs [B, 1 + C] and [B, 1 + N] (B = this object's rows) with their context
+        columns set to these interactions' (copies; the inputs themselves without context)."""
         width_c, width_n = self.categorical.shape[1], self.numeric.shape[1]
-        if rows is None or not width_c + width_n:
+        if not width_c + width_n:
             return categorical, numeric
         categorical, numeric = categorical.copy(), numeric.copy()
         if width_c:
-            categorical[:, -width_c:] = self.categorical[rows]
+            categorical[:, -width_c:] = self.categorical
         if width_n:
-            numeric[:, -width_n:] = self.numeric[rows]
+            numeric[:, -width_n:] = self.numeric
         return categorical, numeric
 
 
 def user_attributes(
-    features: Sequence[LearnedFeature], users: UserTable, row: int
+    features: Sequence[LearnedFeature], users: Table, row: int
 ) -> dict[str, object]:
-    """The raw attributes of one user row as a runtime ``user`` mapping (numbers as floats,
-    categories as text; empty cells left out)."""
+    """The raw attributes of one row of a table as a runtime ``user`` (or, for context features
+    and a part of the log, ``context``) mapping: numbers as floats, categories as text; empty
+    cells left out."""
     out: dict[str, object] = {}
     for feature in features:
-        cell = (users.column(feature.spec.column) or ("",) * len(users))[row].strip()
+        cells = users.column(feature.spec.column)
+        cell = "" if cells is None else str(cells[row]).strip()
         if not cell:
             continue
         if feature.spec.kind == "multi_categorical":

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from trainers.encoding import EncodedData
+from trainers.feature_encoding import ContextColumns
 from trainers.models import CandidateModel, Ranker
 from trainers.ragged import Ragged
 from ytrec_infer import network_inputs as names
@@ -21,21 +22,20 @@ def user_batch(
     user_rows: np.ndarray,
     histories: Sequence[np.ndarray],
     seconds_since_last: np.ndarray | None = None,
+    context: ContextColumns | None = None,
 ) -> dict[str, torch.Tensor]:
     """Both networks' per-user inputs (``network_inputs.user_feeds``, the builder the runtime
-    uses too) for the given users and histories, as tensors."""
+    uses too) for the given users and histories, as tensors; ``context`` (aligned with
+    ``user_rows``) gives each request's context inputs (None: no context)."""
     gaps = (
         np.full(len(user_rows), data.schema.gap_fill_seconds, dtype=np.float32)
         if seconds_since_last is None
         else seconds_since_last
     )
-    feeds = user_feeds(
-        histories,
-        data.user_categorical[user_rows],
-        data.user_numeric[user_rows],
-        gaps,
-        data.schema.max_history,
-    )
+    categorical, numeric = data.user_categorical[user_rows], data.user_numeric[user_rows]
+    if context is not None:
+        categorical, numeric = context.overlay(categorical, numeric)
+    feeds = user_feeds(histories, categorical, numeric, gaps, data.schema.max_history)
     return {name: torch.from_numpy(value) for name, value in feeds.items()}
 
 
@@ -46,16 +46,26 @@ def user_vectors(
     user_rows: np.ndarray,
     histories: Sequence[np.ndarray],
     example_age: np.ndarray | None = None,
+    context: ContextColumns | None = None,
 ) -> torch.Tensor:
-    """Unit user vectors; example age 0 (serving time) unless given."""
+    """Unit user vectors; example age 0 (serving time) unless given; ``context`` as in
+    :func:`user_batch`."""
     ages = np.zeros(len(user_rows), dtype=np.float32) if example_age is None else example_age
     out = []
     for start in range(0, len(user_rows), BATCH):
         part = slice(start, start + BATCH)
-        batch = user_batch(data, user_rows[part], histories[part])
+        rows = np.arange(start, min(start + BATCH, len(user_rows)))
+        batch = user_batch(
+            data, user_rows[part], histories[part], context=_part(context, rows)
+        )
         batch[names.EXAMPLE_AGE] = torch.from_numpy(ages[part])
         out.append(model(**{name: batch[name] for name in names.TOWER_INPUTS}))
     return torch.cat(out)
+
+
+def _part(context: ContextColumns | None, rows: np.ndarray) -> ContextColumns | None:
+    """The context of one batch's rows (None stays None)."""
+    return None if context is None else context.take(rows)
 
 
 RETRIEVAL_CELLS = 1 << 24
@@ -119,9 +129,11 @@ def retrieve_candidates(
     histories: Sequence[np.ndarray],
     n: int,
     example_age: np.ndarray | None = None,
+    context: ContextColumns | None = None,
 ) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
-    """Stage one in torch: user vectors, then the exact top-n codes and scores, history excluded."""
-    vectors = user_vectors(model, data, user_rows, histories, example_age)
+    """Stage one in torch: user vectors, then the exact top-n codes and scores, history
+    excluded; ``context`` as in :func:`user_batch`."""
+    vectors = user_vectors(model, data, user_rows, histories, example_age, context)
     codes, scores = retrieve_exact(vectors, model.item_matrix().detach(), histories, n)
     return vectors, codes, scores
 
@@ -135,13 +147,16 @@ def rank_scores(
     candidates: np.ndarray,
     retrieval_scores: np.ndarray,
     seconds_since_last: np.ndarray,
+    context: ContextColumns | None = None,
 ) -> np.ndarray:
-    """Ranker logits [U, C] for each user's candidate codes."""
+    """Ranker logits [U, C] for each user's candidate codes; ``context`` as in
+    :func:`user_batch`."""
     out = []
     for start in range(0, len(user_rows), BATCH):
         part = slice(start, start + BATCH)
+        rows = np.arange(start, min(start + BATCH, len(user_rows)))
         gaps = seconds_since_last[part].astype(np.float32)
-        batch = user_batch(data, user_rows[part], histories[part], gaps)
+        batch = user_batch(data, user_rows[part], histories[part], gaps, _part(context, rows))
         batch[names.CANDIDATES] = torch.from_numpy(candidates[part])
         batch[names.RETRIEVAL_SCORES] = torch.from_numpy(retrieval_scores[part])
         out.append(ranker(**{name: batch[name] for name in names.RANKER_INPUTS}).numpy())

@@ -19,6 +19,7 @@ import numpy as np
 
 from trainers.config import CandidateConfig
 from trainers.encoding import EncodedData
+from trainers.feature_encoding import ContextColumns
 from trainers.holdout import HoldoutSet
 from trainers.inference import retrieve_candidates
 from trainers.models import CandidateModel
@@ -33,9 +34,11 @@ class ListSource(Protocol):
     """Retrieves the candidate lists the ranker is trained on."""
 
     def retrieve(
-        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int
+        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int,
+        context: ContextColumns | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-n codes and scores [E, n] per example, history excluded."""
+        """Top-n codes and scores [E, n] per example, history excluded; ``context`` (aligned
+        with ``user_rows``) is each example's own interaction's context (None: none)."""
         ...
 
 
@@ -46,9 +49,12 @@ class InSample:
     model: CandidateModel
 
     def retrieve(
-        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int
+        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int,
+        context: ContextColumns | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        _, codes, scores = retrieve_candidates(self.model, data, user_rows, histories, n)
+        _, codes, scores = retrieve_candidates(
+            self.model, data, user_rows, histories, n, context=context
+        )
         return codes, scores
 
 
@@ -61,7 +67,8 @@ class OutOfFold:
     """Fold index per user row."""
 
     def retrieve(
-        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int
+        self, data: EncodedData, user_rows: np.ndarray, histories: Sequence[np.ndarray], n: int,
+        context: ContextColumns | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         codes = np.zeros((len(user_rows), n), dtype=np.int64)
         scores = np.zeros((len(user_rows), n), dtype=np.float32)
@@ -71,7 +78,12 @@ class OutOfFold:
             if len(rows) == 0:
                 continue
             _, codes[rows], scores[rows] = retrieve_candidates(
-                model, data, user_rows[rows], [histories[int(r)] for r in rows], n
+                model,
+                data,
+                user_rows[rows],
+                [histories[int(r)] for r in rows],
+                n,
+                context=None if context is None else context.take(rows),
             )
         return codes, scores
 

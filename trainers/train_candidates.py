@@ -54,9 +54,12 @@ log = logging.getLogger(__name__)
 def validation_recall(
     model: CandidateModel, data: EncodedData, holdout: HoldoutSet, n: int = 100
 ) -> float:
-    """Recall@n of exact retrieval for the held-out items, history excluded."""
+    """Recall@n of exact retrieval for the held-out items, history excluded, each request with
+    its held-out interaction's context."""
     model.eval()
-    _, codes, _ = retrieve_candidates(model, data, holdout.user_rows, holdout.histories, n)
+    _, codes, _ = retrieve_candidates(
+        model, data, holdout.user_rows, holdout.histories, n, context=holdout.context
+    )
     return hit_rate(target_ranks(codes, holdout.targets), n)
 
 

@@ -61,11 +61,16 @@ def _chunk_lists(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the examples ``index``: those whose target was retrieved, and per such example the
-    list [target, k random other retrieved candidates] with the candidates' scores. Examples
-    where ``bare`` [len(index)] is true are retrieved from ``bare_data`` (every user feature
-    missing), as a history-only request is."""
+    list [target, k random other retrieved candidates] with the candidates' scores. Each
+    example is retrieved with its own interaction's context, as its request would be served;
+    those where ``bare`` [len(index)] is true from ``bare_data`` without context (every user
+    and context feature missing), as a history-only request is."""
     codes, scores = source.retrieve(
-        data, ex.user_rows[index], ex.history_arrays(index), config.n_candidates
+        data,
+        ex.user_rows[index],
+        ex.history_arrays(index),
+        config.n_candidates,
+        data.context.take(ex.interactions[index]),
     )
     if bare.any():
         alone = index[bare]
@@ -166,7 +171,14 @@ def validation_ndcg(
     """
     ranker.eval()
     logits = rank_scores(
-        ranker, data, valid.user_rows, valid.histories, codes, scores, valid.seconds_since_last
+        ranker,
+        data,
+        valid.user_rows,
+        valid.histories,
+        codes,
+        scores,
+        valid.seconds_since_last,
+        valid.context,
     )
     ranked = summarize(reorder(codes, logits), valid.targets)["ndcg@10"]
     return {
@@ -258,7 +270,12 @@ def train_ranker(
     progress = EpochProgress(log, "ranker", config.epochs, history, count)
     tensors = {key: torch.from_numpy(value) for key, value in lists.items()}
     _, valid_codes, valid_scores = retrieve_candidates(
-        candidate_model, data, monitor.user_rows, monitor.histories, config.n_candidates
+        candidate_model,
+        data,
+        monitor.user_rows,
+        monitor.histories,
+        config.n_candidates,
+        context=monitor.context,
     )
     bare_lists = None
     if config.select_on == "both":
@@ -281,8 +298,7 @@ def train_ranker(
             ) / 2
         return metrics
 
-    if config.select_epoch:
-        kept = _start_from_candidate_order(ranker, stopping, parallel, validate)
+    order = _candidate_order(ranker, parallel, validate) if config.select_epoch else None
     net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
@@ -299,35 +315,37 @@ def train_ranker(
         metrics = parallel.on_main(lambda: validate(evaluated))
         progress.epoch(epoch, float(parallel.total(total)) / count, metrics, seconds)
         # Without epoch selection every epoch counts as the best so far: the last is kept.
-        score = metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
+        score = _selection(metrics)
         if stopping.update(score if config.select_epoch else float(epoch), snapshot):
             kept = metrics
         if stopping.done:
             break
     ranker.load_state_dict(stopping.best_state)
-    if float(ranker.passthrough):
+    if order is not None and _selection(order[0]) >= stopping.best_metric:
         log.warning(
             "ranker: no epoch beat the candidate generator's own order on validation "
-            "(NDCG@10 %.4f); the artifact's ranker keeps that order",
+            "(NDCG@10 %.4f against %.4f); the artifact's ranker keeps that order",
             stopping.best_metric,
+            _selection(order[0]),
         )
+        ranker.load_state_dict(order[1])
+        kept = order[0]
     ranker.eval()
     return ranker, kept
 
 
-def _start_from_candidate_order(
-    ranker: Ranker,
-    stopping: EarlyStopping,
-    parallel: Parallel,
-    validate: Callable[[Ranker], dict[str, float]],
-) -> dict[str, float]:
-    """Record the candidates' own order (the ranker in passthrough) as the best state so far,
-    so an epoch is kept only when it beats that order on validation; its metrics."""
+def _selection(metrics: dict[str, float]) -> float:
+    """The validation number epochs are chosen on (``select_on``)."""
+    return metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
+
+
+def _candidate_order(
+    ranker: Ranker, parallel: Parallel, validate: Callable[[Ranker], dict[str, float]]
+) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+    """The validation metrics and weights of the ranker in passthrough (the candidates' own
+    order), which training keeps if its best epoch does not beat them."""
     ranker.passthrough.fill_(1.0)
     metrics = parallel.on_main(lambda: validate(ranker))
-    stopping.start(
-        metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"]),
-        {key: value.detach().clone() for key, value in ranker.state_dict().items()},
-    )
+    state = {key: value.detach().clone() for key, value in ranker.state_dict().items()}
     ranker.passthrough.fill_(0.0)
-    return metrics
+    return metrics, state

@@ -26,9 +26,4 @@ def sample_holdout(holdout: HoldoutSet, max_users: int, seed: int) -> HoldoutSet
         return holdout
     rng = np.random.default_rng(seed + SEED_OFFSET)
     keep = np.sort(rng.choice(len(holdout), size=max_users, replace=False))
-    return HoldoutSet(
-        user_rows=holdout.user_rows[keep],
-        histories=holdout.histories.select(keep),
-        targets=holdout.targets[keep],
-        seconds_since_last=holdout.seconds_since_last[keep],
-    )
+    return holdout.select(keep)

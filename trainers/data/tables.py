@@ -138,9 +138,12 @@ def build_user_table(
     )
 
 
-def _missing_ids(ids: np.ndarray, known: np.ndarray) -> np.ndarray:
-    unique = np.unique(ids)
-    return unique[~np.isin(unique, known)]
+def table_rows(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row of each of ``ids`` in a sorted table of distinct ids, and whether it is there
+    at all (its row is then meaningless): two binary searches, never a copy of the ids (10M
+    string ids gathered or uniqued cost 400 MB each)."""
+    rows = np.searchsorted(sorted_ids, ids, side="left")
+    return rows, np.searchsorted(sorted_ids, ids, side="right") > rows
 
 
 def check_coverage(
@@ -155,9 +158,10 @@ def check_coverage(
         ("item", interactions.item_ids, items.item_ids, item_file),
         ("user", interactions.user_ids, users.user_ids, user_file),
     ):
-        missing = _missing_ids(ids, known)
-        if missing.size:
-            rows = int(np.isin(ids, missing).sum())
+        absent = ~table_rows(known, ids)[1]
+        if absent.any():
+            missing = np.unique(ids[absent])
+            rows = int(absent.sum())
             raise DataError(
                 f"{inter_file}: {kind} id {missing[0].item()!r} is not in {table_file} "
                 f"({missing.size} {kind} ids missing, {rows} interactions affected)"
