@@ -31,6 +31,7 @@ from trainers.encoding import EncodedData
 from trainers.holdout import HoldoutSet
 from trainers.inference import rank_scores, retrieve_candidates, user_vectors
 from trainers.models import CandidateModel, Ranker
+from trainers.validation_sample import sample_holdout
 from ytrec_infer import Recommender, artifact, readiness
 from ytrec_infer.feature_schema import FeatureSchema
 from ytrec_infer.item_attributes import AttributeColumn
@@ -254,13 +255,14 @@ def build_artifact(
     """Export everything into ``out`` atomically and return it."""
     with bundle.staging(out) as folder:
         vectors = candidate_model.item_matrix().detach()[1:].numpy().astype(np.float32)
+        tuning = sample_holdout(valid, config.index.tuning_queries, config.seed)
         with torch.inference_mode():
             queries = user_vectors(
                 candidate_model,
                 data,
-                valid.user_rows,
-                valid.histories,
-                context=valid.context,
+                tuning.user_rows,
+                tuning.histories,
+                context=tuning.context,
             ).numpy()
         arrays = CatalogArrays(
             data.item_ids if data.item_ids.dtype.kind == "U" else data.item_ids.astype(np.int64),
@@ -277,7 +279,7 @@ def build_artifact(
             queries,
             config.index,
             config.seed,
-            "validation user vectors",
+            f"validation user vectors ({len(tuning)} users)",
         )
         description = describe(parts, data.schema, config.to_dict(), metrics)
         bundle.finalize(folder, description)
