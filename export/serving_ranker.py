@@ -26,8 +26,8 @@ from export.serving_parts import (
     padded_table,
 )
 from trainers.models import Ranker
-from trainers.models.ranker import with_passthrough
 from trainers.models.layers import newest_mask, select_columns
+from trainers.models.ranker import with_passthrough
 
 
 class ServingRanker(nn.Module):

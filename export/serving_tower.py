@@ -73,7 +73,7 @@ class ServingTower(nn.Module):
             + self.powers(*scalars)
         )
         if self.newest_item:
-            hidden = hidden + gather(self.newest_table, (history * newest_mask(history)).sum(dim=1)) @ self.newest_rows
+            newest_codes = (history * newest_mask(history)).sum(dim=1)
+            hidden = hidden + gather(self.newest_table, newest_codes) @ self.newest_rows
         out = self.rest(hidden)
         return out / out.norm(dim=-1, keepdim=True).clamp(min=NORM_EPS)
-
