@@ -26,7 +26,7 @@ from export.serving_parts import (
     padded_table,
 )
 from trainers.models import Ranker
-from trainers.models.layers import newest_mask, select_columns
+from trainers.models.layers import newest_codes, select_columns
 from trainers.models.ranker import with_passthrough
 
 
@@ -91,7 +91,7 @@ class ServingRanker(nn.Module):
         history_part = history_mean(self.table, history)
         first_layer = self.base + history_part.unsqueeze(-1) * self.interaction
         if self.newest_item:
-            newest_part = gather(self.table, (history * newest_mask(history)).sum(dim=1))
+            newest_part = gather(self.table, newest_codes(history))
             first_layer = first_layer + newest_part.unsqueeze(-1) * self.newest_interaction
         scores = retrieval_scores.unsqueeze(-1)
         gap_hours = torch.log1p(seconds_since_last / 3600.0)

@@ -20,7 +20,7 @@ from export.serving_parts import (
     padded_table,
 )
 from trainers.models import CandidateModel
-from trainers.models.layers import newest_mask, select_columns
+from trainers.models.layers import newest_codes, select_columns
 
 NORM_EPS = 1e-12
 """``F.normalize``'s floor on the norm (written out: ``F.normalize`` exports two extra nodes)."""
@@ -73,7 +73,7 @@ class ServingTower(nn.Module):
             + self.powers(*scalars)
         )
         if self.newest_item:
-            newest_codes = (history * newest_mask(history)).sum(dim=1)
-            hidden = hidden + gather(self.newest_table, newest_codes) @ self.newest_rows
+            newest_rows = gather(self.newest_table, newest_codes(history))
+            hidden = hidden + newest_rows @ self.newest_rows
         out = self.rest(hidden)
         return out / out.norm(dim=-1, keepdim=True).clamp(min=NORM_EPS)

@@ -321,15 +321,16 @@ def train_ranker(
         if stopping.done:
             break
     ranker.load_state_dict(stopping.best_state)
-    if order is not None and _selection(order[0]) >= stopping.best_metric:
+    if order is not None and _selection(order) >= stopping.best_metric:
         log.warning(
             "ranker: no epoch beat the candidate generator's own order on validation "
             "(NDCG@10 %.4f against %.4f); the artifact's ranker keeps that order",
             stopping.best_metric,
-            _selection(order[0]),
+            _selection(order),
         )
-        ranker.load_state_dict(order[1])
-        kept = order[0]
+        # Passthrough logits are the retrieval scores whatever the MLP's weights.
+        ranker.passthrough.fill_(1.0)
+        kept = order
     ranker.eval()
     return ranker, kept
 
@@ -341,11 +342,10 @@ def _selection(metrics: dict[str, float]) -> float:
 
 def _candidate_order(
     ranker: Ranker, parallel: Parallel, validate: Callable[[Ranker], dict[str, float]]
-) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
-    """The validation metrics and weights of the ranker in passthrough (the candidates' own
-    order), which training keeps if its best epoch does not beat them."""
+) -> dict[str, float]:
+    """The validation metrics of the ranker in passthrough (the candidates' own order), which
+    training keeps if its best epoch does not beat them."""
     ranker.passthrough.fill_(1.0)
     metrics = parallel.on_main(lambda: validate(ranker))
-    state = {key: value.detach().clone() for key, value in ranker.state_dict().items()}
     ranker.passthrough.fill_(0.0)
-    return metrics, state
+    return metrics

@@ -65,6 +65,12 @@ def newest_mask(history: torch.Tensor) -> torch.Tensor:
     return (history > 0).to(torch.int64) * (following == 0).to(torch.int64)
 
 
+def newest_codes(history: torch.Tensor) -> torch.Tensor:
+    """The newest code of each left-aligned history [B, L] -> [B] (0 if empty), for the
+    serving forms that gather the newest item's row from a table."""
+    return (history * newest_mask(history)).sum(dim=1)
+
+
 def newest(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
     """The row of ``values`` [B, L, W] at each history's newest position, [B, W]; zeros if the
     history is empty."""
