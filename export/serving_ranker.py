@@ -77,6 +77,7 @@ class ServingRanker(nn.Module):
         )
         self.rest = nn.Sequential(*list(ranker.mlp)[1:])
         self.register_buffer("passthrough", ranker.passthrough.detach().clone())
+        self.register_buffer("score_scale", ranker.score_scale.detach().clone())
 
     def forward(
         self,
@@ -108,4 +109,6 @@ class ServingRanker(nn.Module):
         )
         # Two-dimensional from here on, where onnxruntime fuses each Linear (+ ReLU) into one Gemm.
         flat = self.rest(hidden.reshape(-1, hidden.shape[-1]))
-        return with_passthrough(flat.reshape(candidates.shape), retrieval_scores, self.passthrough)
+        return with_passthrough(
+            flat.reshape(candidates.shape), retrieval_scores, self.passthrough, self.score_scale
+        )

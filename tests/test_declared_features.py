@@ -182,11 +182,12 @@ def test_a_planted_context_feature_is_learned_and_validated(tmp_path: Path) -> N
     history = requests[0][0]
     request, bare = rec.prepare(history, context={"hour": "21"}), rec.prepare(history)
     codes, scores = rec.retrieve(bare, rec.embed(bare), 20, True)
-    # The ranker reads the context, unless no epoch beat the candidates' order on this tiny log
-    # and the artifact's ranker passes the retrieval scores through.
-    passthrough = bool(result.ranker.passthrough)
+    # The ranker reads the context, unless no blend beat the candidates' order on this tiny log
+    # and the artifact's ranker passes the generator's logits through.
+    passthrough = float(result.ranker.passthrough) == 1.0
     if passthrough:
-        np.testing.assert_allclose(rec.score(request, codes, scores), scores, rtol=1e-5)
+        scale = float(result.ranker.score_scale)
+        np.testing.assert_allclose(rec.score(request, codes, scores), scores * scale, rtol=1e-5)
     else:
         assert np.abs(rec.score(request, codes, scores) - rec.score(bare, codes, scores)).max() > 1e-4
     with pytest.raises(ValueError, match=r"unknown context fields \['device'\]; accepted: \['hour'"):

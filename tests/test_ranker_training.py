@@ -88,7 +88,7 @@ def test_unknown_epoch_selection_is_refused(trained) -> None:
 
 def test_the_ranker_keeps_the_candidate_order_when_no_epoch_beats_it(trained) -> None:
     """A ranker that never learns (learning rate 0: its random initial order) is replaced by
-    the candidates' own order: passthrough, logits equal to the retrieval scores."""
+    the candidates' own order: blend 1, logits the generator's (retrieval scores / temperature)."""
     from dataclasses import replace
 
     import numpy as np
@@ -102,11 +102,58 @@ def test_the_ranker_keeps_the_candidate_order_when_no_epoch_beats_it(trained) ->
     valid = holdout_set(data, "valid")
     config = replace(RankerConfig(), epochs=2, patience=1, learning_rate=0.0)
     ranker, kept = train_ranker(data, trained.candidate_model, config, valid, seed=0)
-    assert float(ranker.passthrough) == 1.0
+    assert float(ranker.passthrough) == 1.0 and kept["blend"] == 1.0
     assert kept["valid_ndcg@10"] == kept["valid_ndcg@10_candidates_only"]
     rows, histories = valid.user_rows[:8], valid.histories[:8]
     _, codes, scores = retrieve_candidates(trained.candidate_model, data, rows, histories, 20)
     logits = rank_scores(
         ranker, data, rows, histories, codes, scores, valid.seconds_since_last[:8]
     )
-    np.testing.assert_allclose(logits, scores, rtol=1e-6)
+    temperature = trained.candidate_model.config.temperature
+    np.testing.assert_allclose(logits, scores / temperature, rtol=1e-5)
+
+
+def test_the_blend_is_the_best_on_validation_ties_to_the_candidate_order() -> None:
+    """The share of the generator's logits with the best validation number is kept; where the
+    network adds nothing (every share equal), the candidates' own order (1)."""
+    from trainers.distributed import LOCAL
+    from trainers.train_ranker import _choose_blend
+
+    class Blended(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("passthrough", torch.zeros(()))
+
+    def peaked(model: torch.nn.Module) -> dict[str, float]:
+        return {"valid_ndcg@10": 0.2 - abs(float(model.passthrough) - 0.25)}
+
+    model = Blended()
+    blends = (0.0, 0.25, 0.5, 0.75, 1.0)
+    kept = _choose_blend(model, LOCAL, peaked, blends)  # type: ignore[arg-type]
+    assert kept["blend"] == 0.25 and float(model.passthrough) == 0.25
+    assert kept["valid_ndcg@10"] == pytest.approx(0.2)
+    flat = _choose_blend(model, LOCAL, lambda _: {"valid_ndcg@10": 0.1}, blends)  # type: ignore[arg-type]
+    assert flat["blend"] == 1.0 and float(model.passthrough) == 1.0
+
+
+def test_a_blended_ranker_mixes_its_logits_with_the_generators(trained) -> None:
+    """Blend b serves (1 - b) * the network's logits + b * retrieval score / temperature."""
+    import copy
+
+    import numpy as np
+
+    from trainers.holdout import holdout_set
+    from trainers.inference import rank_scores, retrieve_candidates
+
+    data, ranker = trained.data, copy.deepcopy(trained.ranker)
+    valid = holdout_set(data, "valid")
+    rows, histories, gaps = valid.user_rows[:8], valid.histories[:8], valid.seconds_since_last[:8]
+    _, codes, scores = retrieve_candidates(trained.candidate_model, data, rows, histories, 20)
+
+    def logits(share: float) -> np.ndarray:
+        ranker.passthrough.fill_(share)
+        return rank_scores(ranker, data, rows, histories, codes, scores, gaps)
+
+    network, generator = logits(0.0), scores / trained.candidate_model.config.temperature
+    assert np.abs(network - generator).max() > 1e-2
+    np.testing.assert_allclose(logits(0.25), 0.75 * network + 0.25 * generator, rtol=1e-4, atol=1e-5)

@@ -9,7 +9,9 @@ engagement (``loss="listwise"`` trains a softmax over each list instead, an opti
 docs/evaluation.md). After each epoch the weights are averaged over the last ``average_last``
 epochs, which smooths the epoch-to-epoch noise; the averaged model with the best validation
 NDCG@10 is kept, and training stops after ``patience`` epochs without a better one (at most
-``epochs``). With ``list_folds > 0`` the training lists come from out-of-fold generators
+``epochs``). Then the served logits are blended with the generator's, the share ``b`` the best
+of ``blends`` on validation (b = 1: the candidates' own order, when the ranker does not beat
+it). With ``list_folds > 0`` the training lists come from out-of-fold generators
 instead (``trainers/out_of_fold.py``).
 """
 
@@ -231,8 +233,8 @@ def train_ranker(
 ) -> tuple[Ranker, dict[str, float]]:
     """Train, keep the best epoch by validation NDCG@10 and stop after ``config.patience``
     epochs without a better one (with ``select_epoch=False``: all ``config.epochs``, the last
-    kept), each epoch's weights averaged over the last ``average_last`` epochs; return it in
-    eval mode.
+    kept, unblended), each epoch's weights averaged over the last ``average_last`` epochs, then
+    choose the blend with the generator's logits on validation; return it in eval mode.
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
     validation lists always come from ``candidate_model``, the generator that is served, for
@@ -248,6 +250,7 @@ def train_ranker(
         data.match_width,
         data.schema,
         config,
+        score_scale=1.0 / candidate_model.config.temperature,
     )
     source = InSample(candidate_model) if lists_from is None else lists_from
     monitor = sample_holdout(valid, config.validation_users, seed)
@@ -298,7 +301,6 @@ def train_ranker(
             ) / 2
         return metrics
 
-    order = _candidate_order(ranker, parallel, validate) if config.select_epoch else None
     net = parallel.wrap(ranker)
     for epoch in range(config.epochs):
         ranker.train()
@@ -321,31 +323,38 @@ def train_ranker(
         if stopping.done:
             break
     ranker.load_state_dict(stopping.best_state)
-    if order is not None and _selection(order) >= stopping.best_metric:
-        log.warning(
-            "ranker: no epoch beat the candidate generator's own order on validation "
-            "(NDCG@10 %.4f against %.4f); the artifact's ranker keeps that order",
-            stopping.best_metric,
-            _selection(order),
-        )
-        # Passthrough logits are the retrieval scores whatever the MLP's weights.
-        ranker.passthrough.fill_(1.0)
-        kept = order
+    if config.select_epoch:
+        kept = _choose_blend(ranker, parallel, validate, config.blends)
     ranker.eval()
     return ranker, kept
 
 
 def _selection(metrics: dict[str, float]) -> float:
-    """The validation number epochs are chosen on (``select_on``)."""
+    """The validation number epochs and blends are chosen on (``select_on``)."""
     return metrics.get("valid_ndcg@10_selection", metrics["valid_ndcg@10"])
 
 
-def _candidate_order(
-    ranker: Ranker, parallel: Parallel, validate: Callable[[Ranker], dict[str, float]]
+def _choose_blend(
+    ranker: Ranker,
+    parallel: Parallel,
+    validate: Callable[[Ranker], dict[str, float]],
+    blends: tuple[float, ...],
 ) -> dict[str, float]:
-    """The validation metrics of the ranker in passthrough (the candidates' own order), which
-    training keeps if its best epoch does not beat them."""
-    ranker.passthrough.fill_(1.0)
-    metrics = parallel.on_main(lambda: validate(ranker))
-    ranker.passthrough.fill_(0.0)
-    return metrics
+    """Set ``ranker.passthrough`` to the share of the generator's logits in ``blends`` with the
+    best validation number (ties go to the larger share: 1 is the candidates' own order) and
+    return its validation metrics, the share under ``blend``."""
+    best: dict[str, float] = {}
+    for share in sorted(blends, reverse=True):
+        ranker.passthrough.fill_(share)
+        metrics = parallel.on_main(lambda: validate(ranker))
+        if not best or _selection(metrics) > _selection(best):
+            best = metrics | {"blend": share}
+    ranker.passthrough.fill_(best["blend"])
+    log.info("ranker: blend %.2f of the generator's logits chosen on validation", best["blend"])
+    if best["blend"] == 1.0:
+        log.warning(
+            "ranker: no blend beat the candidate generator's own order on validation "
+            "(NDCG@10 %.4f); the artifact's ranker keeps that order",
+            _selection(best),
+        )
+    return best

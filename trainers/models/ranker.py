@@ -7,8 +7,11 @@ the history's, the candidate generator's score, the user features the schema giv
 and the time since the user's last interaction. Trained with weighted logistic
 regression, so ``exp(logit)`` estimates the expected engagement of showing the item.
 
-A ``passthrough`` buffer of 1 makes the logits the generator's retrieval scores, the candidates'
-own order: what training keeps when no epoch beats that order on validation (0 while training).
+The served logits blend the network with the generator: ``(1 - b) * network + b * score_scale *
+retrieval score``, where ``b`` is the ``passthrough`` buffer (0 while training, chosen on
+validation after it, ``trainers/train_ranker.py``) and ``score_scale`` the inverse of the
+generator's temperature, so retrieval scores are its training logits. ``b`` = 1 is the
+candidates' own order, what training keeps when no blend beats it on validation.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ class Ranker(nn.Module):
         match_width: int,
         schema: FeatureSchema,
         config: RankerConfig,
+        score_scale: float = 1.0,
     ) -> None:
         """``item_features`` [N+1, F]: per code, the multi-hot category columns first (the
-        first ``match_width``), then the numeric ones."""
+        first ``match_width``), then the numeric ones; ``score_scale`` turns a retrieval score
+        into the generator's logit (1 / its temperature)."""
         super().__init__()
         num_features = item_features.shape[1]
         self.match_width = match_width
@@ -49,6 +54,7 @@ class Ranker(nn.Module):
         in_dim += d if self.newest_item else 0
         self.mlp = mlp(in_dim, config.hidden, 1, config.dropout)
         self.register_buffer("passthrough", torch.zeros(()))
+        self.register_buffer("score_scale", torch.tensor(float(score_scale)))
 
     def item_embedding(self, codes: torch.Tensor) -> torch.Tensor:
         """A learned projection of the candidate generator's (frozen) item vectors."""
@@ -94,11 +100,17 @@ class Ranker(nn.Module):
         if self.newest_item:
             parts.append(candidate_embedding * newest(history_embedded, history).unsqueeze(1))
         x = torch.cat(parts, dim=-1)
-        return with_passthrough(self.mlp(x).squeeze(-1), retrieval_scores, self.passthrough)
+        return with_passthrough(
+            self.mlp(x).squeeze(-1), retrieval_scores, self.passthrough, self.score_scale
+        )
 
 
 def with_passthrough(
-    logits: torch.Tensor, retrieval_scores: torch.Tensor, passthrough: torch.Tensor
+    logits: torch.Tensor,
+    retrieval_scores: torch.Tensor,
+    passthrough: torch.Tensor,
+    score_scale: torch.Tensor,
 ) -> torch.Tensor:
-    """The ranker's logits, or (``passthrough`` = 1) the retrieval scores themselves."""
-    return logits + passthrough * (retrieval_scores - logits)
+    """The network's logits blended with the generator's (retrieval scores times
+    ``score_scale``): ``passthrough`` 0 is the network alone, 1 the candidates' own order."""
+    return logits + passthrough * (retrieval_scores * score_scale - logits)
