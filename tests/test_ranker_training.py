@@ -132,8 +132,11 @@ def test_the_blend_is_the_best_on_validation_ties_to_the_candidate_order() -> No
     kept = _choose_blend(model, LOCAL, peaked, blends)  # type: ignore[arg-type]
     assert kept["blend"] == 0.25 and float(model.passthrough) == 0.25
     assert kept["valid_ndcg@10"] == pytest.approx(0.2)
-    flat = _choose_blend(model, LOCAL, lambda _: {"valid_ndcg@10": 0.1}, blends)  # type: ignore[arg-type]
-    assert flat["blend"] == 1.0 and float(model.passthrough) == 1.0
+    def flat(_: torch.nn.Module) -> dict[str, float]:
+        return {"valid_ndcg@10": 0.1}
+
+    kept = _choose_blend(model, LOCAL, flat, blends)  # type: ignore[arg-type]
+    assert kept["blend"] == 1.0 and float(model.passthrough) == 1.0
 
 
 def test_a_blended_ranker_mixes_its_logits_with_the_generators(trained) -> None:
@@ -156,4 +159,5 @@ def test_a_blended_ranker_mixes_its_logits_with_the_generators(trained) -> None:
 
     network, generator = logits(0.0), scores / trained.candidate_model.config.temperature
     assert np.abs(network - generator).max() > 1e-2
-    np.testing.assert_allclose(logits(0.25), 0.75 * network + 0.25 * generator, rtol=1e-4, atol=1e-5)
+    expected = 0.75 * network + 0.25 * generator
+    np.testing.assert_allclose(logits(0.25), expected, rtol=1e-4, atol=1e-5)

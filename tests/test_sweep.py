@@ -13,6 +13,7 @@ def test_variant_splits_generator_and_ranker_overrides_with_their_types() -> Non
     )
     assert generator == {"average_last": 1, "hidden": (64, 32)}
     assert ranker == {"hidden": (16,), "select_epoch": False}
+    assert parse_variant("blends=0.25-1") == ({}, {"blends": (0.25, 1.0)})
     assert parse_variant("default") == ({}, {})
 
 

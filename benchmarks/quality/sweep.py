@@ -38,13 +38,15 @@ log = logging.getLogger("sweep")
 
 
 def _typed(config: object, key: str, value: str) -> Any:
-    """``value`` parsed as the type of ``config``'s field ``key`` (tuples dash-separated,
-    booleans 0/1)."""
+    """``value`` parsed as the type of ``config``'s field ``key`` (tuples dash-separated, of
+    the default's element type: ``hidden=64-32``, ``blends=0.25-1``; booleans 0/1)."""
     if key not in getattr(config, "__dataclass_fields__", {}):
         raise ValueError(f"unknown {type(config).__name__} field {key!r}")
-    kind = type(getattr(config, key))
+    default = getattr(config, key)
+    kind = type(default)
     if kind is tuple:
-        return tuple(int(v) for v in value.split("-") if v)
+        element = type(default[0]) if default else int
+        return tuple(element(v) for v in value.split("-") if v)
     if kind is bool:
         return bool(int(value))
     return kind(value)
