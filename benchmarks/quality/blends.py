@@ -95,18 +95,21 @@ def summary(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _numbers(text: str) -> list[float]:
+    """``"0,0.5,1"`` -> [0.0, 0.5, 1.0]."""
+    return [float(part) for part in text.split(",") if part.strip()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--blends", type=_numbers, default=[0.0, 0.25, 0.5, 0.75, 1.0])
+    parser.add_argument("--seeds", type=_numbers, default=[0, 1, 2])
     parser.add_argument("--data", default="movielens-100k", help="dataset name or folder")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--blends", default="0,0.25,0.5,0.75,1")
     parser.add_argument("--out", type=Path, default=Path("artifacts/blends.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(1)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    blends = [float(b) for b in args.blends.split(",")]
-    results = run(args.data, seeds, blends)
+    results = run(args.data, [int(seed) for seed in args.seeds], args.blends)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(summary(results))
