@@ -5,7 +5,8 @@ schema's ranker-side item features, MovieLens: genres and release year, plus log
 the averaged history embedding and history features, how well the candidate's categories match
 the history's, the candidate generator's score, the user features the schema gives the ranker,
 and the time since the user's last interaction. Trained with weighted logistic
-regression, so ``exp(logit)`` estimates the expected engagement of showing the item.
+regression, so ``exp(logit)`` of the network alone estimates the expected engagement of showing
+the item (the served blend below is a ranking score, not that estimate).
 
 The served logits blend the network with the generator: ``(1 - b) * network + b * score_scale *
 retrieval score``, where ``b`` is the ``passthrough`` buffer (0 while training, chosen on
