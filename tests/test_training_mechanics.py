@@ -164,8 +164,9 @@ def test_accidental_hits_are_masked() -> None:
 
 def test_both_loops_keep_their_best_epoch_within_the_cap(trained) -> None:
     """The session's small training run: each stage ran at most its epoch cap, reports the
-    best epoch's validation metric (for the ranker: or the candidates' own order, which it
-    keeps when no epoch beats it), and logged its throughput."""
+    best epoch's validation metric (for the ranker: that of the blend with the generator it
+    chose, above the candidates' own order or, blend 1, that order), and logged its
+    throughput."""
     from trainers.config import TrainConfig
 
     config = TrainConfig.small()
@@ -175,8 +176,12 @@ def test_both_loops_keep_their_best_epoch_within_the_cap(trained) -> None:
     ):
         records = [r for r in trained.history if r["stage"] == stage]
         assert 1 <= len(records) <= cap
-        best = max(float(r[key]) for r in records)
         if stage == "ranker":
-            best = max(best, float(records[0]["valid_ndcg@10_candidates_only"]))
-        assert trained.metrics[key] == best
+            order = float(records[0]["valid_ndcg@10_candidates_only"])
+            share = trained.metrics["blend"]
+            assert share in config.ranker.blends
+            assert trained.metrics[key] >= order
+            assert (share == 1.0) == (trained.metrics[key] == order)
+        else:
+            assert trained.metrics[key] == max(float(r[key]) for r in records)
         assert all(float(r["examples_per_s"]) > 0 for r in records)
