@@ -7,11 +7,11 @@ watch time: a 5-star watch counts five times a 1-star one), and negatives are dr
 other retrieved candidates with weight 1. The learned odds then estimate rating-weighted
 engagement (``loss="listwise"`` trains a softmax over each list instead, an option compared in
 docs/evaluation.md). After each epoch the weights are averaged over the last ``average_last``
-epochs, which smooths the epoch-to-epoch noise; the averaged model with the best validation
-NDCG@10 is kept, and training stops after ``patience`` epochs without a better one (at most
-``epochs``). Then the served logits are blended with the generator's, the share ``b`` the best
-of ``blends`` on validation (b = 1: the candidates' own order, when the ranker does not beat
-it). With ``list_folds > 0`` the training lists come from out-of-fold generators
+epochs, which smooths the epoch-to-epoch noise; the last of ``epochs`` is kept (with
+``select_epoch``: the averaged model with the best validation NDCG@10, training stopping after
+``patience`` epochs without a better one). Then the served logits are blended with the
+generator's, the share ``b`` the best of ``blends`` on validation (b = 1: the candidates' own
+order, when the ranker does not beat it). With ``list_folds > 0`` the training lists come from out-of-fold generators
 instead (``trainers/out_of_fold.py``).
 """
 
@@ -231,10 +231,10 @@ def train_ranker(
     history: list[EpochRecord] | None = None,
     parallel: Parallel = LOCAL,
 ) -> tuple[Ranker, dict[str, float]]:
-    """Train, keep the best epoch by validation NDCG@10 and stop after ``config.patience``
-    epochs without a better one (with ``select_epoch=False``: all ``config.epochs``, the last
-    kept, unblended), each epoch's weights averaged over the last ``average_last`` epochs, then
-    choose the blend with the generator's logits on validation; return it in eval mode.
+    """Train ``config.epochs`` epochs, the last kept (with ``select_epoch``: the best by
+    validation NDCG@10, stopping after ``config.patience`` epochs without a better one), each
+    epoch's weights averaged over the last ``average_last`` epochs, then choose the blend with
+    the generator's logits on validation; return it in eval mode.
 
     Training lists come from ``lists_from`` (default: ``candidate_model`` itself, in-sample);
     validation lists always come from ``candidate_model``, the generator that is served, for
@@ -323,7 +323,7 @@ def train_ranker(
         if stopping.done:
             break
     ranker.load_state_dict(stopping.best_state)
-    if config.select_epoch:
+    if config.blends:
         kept = _choose_blend(ranker, parallel, validate, config.blends)
     ranker.eval()
     return ranker, kept
