@@ -11,8 +11,8 @@ epochs, which smooths the epoch-to-epoch noise; the last of ``epochs`` is kept (
 ``select_epoch``: the averaged model with the best validation NDCG@10, training stopping after
 ``patience`` epochs without a better one). Then the served logits are blended with the
 generator's, the share ``b`` the best of ``blends`` on validation (b = 1: the candidates' own
-order, when the ranker does not beat it). With ``list_folds > 0`` the training lists come from out-of-fold generators
-instead (``trainers/out_of_fold.py``).
+order, when the ranker does not beat it). With ``list_folds > 0`` the training lists come from
+out-of-fold generators instead (``trainers/out_of_fold.py``).
 """
 
 from __future__ import annotations

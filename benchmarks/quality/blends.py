@@ -1,6 +1,7 @@
 """Every blend of the ranker's and the generator's logits, scored on the same networks per seed.
 
     python -m benchmarks.quality.blends --seeds 0,1,2,3,4,5,6 --out artifacts/blends.json
+    python -m benchmarks.quality.blends --chosen-epoch      # the ranker's former epochs
 
 Trains the default configuration once per seed (no export), then scores the validation and
 test splits, with the user's features and history only, at every share ``b`` of the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +63,16 @@ def blend_metrics(
     return out
 
 
-def run(data: str, seeds: list[int], blends: list[float]) -> dict[str, Any]:
-    """Per seed: the share training chose and every share's metrics on both splits."""
+def run(
+    data: str, seeds: list[int], blends: list[float], chosen_epoch: bool = False
+) -> dict[str, Any]:
+    """Per seed: the share training chose and every share's metrics on both splits
+    (``chosen_epoch``: the ranker's former epochs, the best of at most 15 on validation)."""
     results: dict[str, Any] = {}
     for seed in seeds:
         config = TrainConfig(seed=seed)
+        if chosen_epoch:
+            config = replace(config, ranker=replace(config.ranker, epochs=15, select_epoch=True))
         encoded = prepare_data(data, config.candidate.max_history)
         model, ranker, _ = train_networks(encoded, config, holdout_set(encoded, "valid"))
         chosen = float(ranker.passthrough)
@@ -106,10 +113,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=_numbers, default=[0, 1, 2])
     parser.add_argument("--data", default="movielens-100k", help="dataset name or folder")
     parser.add_argument("--out", type=Path, default=Path("artifacts/blends.json"))
+    parser.add_argument("--chosen-epoch", action="store_true", help="the former ranker epochs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(1)
-    results = run(args.data, [int(seed) for seed in args.seeds], args.blends)
+    results = run(args.data, [int(seed) for seed in args.seeds], args.blends, args.chosen_epoch)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(summary(results))
