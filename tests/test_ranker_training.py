@@ -86,31 +86,45 @@ def test_unknown_epoch_selection_is_refused(trained) -> None:
         train_ranker(trained.data, trained.candidate_model, config, valid, seed=0)
 
 
-def test_the_ranker_keeps_the_candidate_order_when_no_epoch_beats_it(trained) -> None:
-    """A ranker that never learns (learning rate 0: its random initial order) is replaced by
-    the candidates' own order: blend 1, logits the generator's (retrieval scores / temperature)."""
-    from dataclasses import replace
+def test_validation_keeps_the_candidate_order_only_where_the_ranker_adds_nothing(trained) -> None:
+    """The trained ranker beats the candidates' own order on validation and keeps a blend below
+    1; the same ranker with a constant output (it cannot reorder anything) gets blend 1, the
+    candidates' own order, its logits the generator's (retrieval score / temperature)."""
+    import copy
 
     import numpy as np
 
     from trainers.config import RankerConfig
+    from trainers.distributed import LOCAL
     from trainers.holdout import holdout_set
     from trainers.inference import rank_scores, retrieve_candidates
-    from trainers.train_ranker import train_ranker
+    from trainers.models import Ranker
+    from trainers.train_ranker import _choose_blend, validation_ndcg
 
-    data = trained.data
+    data, model = trained.data, trained.candidate_model
     valid = holdout_set(data, "valid")
-    config = replace(RankerConfig(), epochs=2, patience=1, learning_rate=0.0)
-    ranker, kept = train_ranker(data, trained.candidate_model, config, valid, seed=0)
-    assert float(ranker.passthrough) == 1.0 and kept["blend"] == 1.0
-    assert kept["valid_ndcg@10"] == kept["valid_ndcg@10_candidates_only"]
-    rows, histories = valid.user_rows[:8], valid.histories[:8]
-    _, codes, scores = retrieve_candidates(trained.candidate_model, data, rows, histories, 20)
-    logits = rank_scores(
-        ranker, data, rows, histories, codes, scores, valid.seconds_since_last[:8]
+    _, codes, scores = retrieve_candidates(
+        model, data, valid.user_rows, valid.histories, 100, context=valid.context
     )
-    temperature = trained.candidate_model.config.temperature
-    np.testing.assert_allclose(logits, scores / temperature, rtol=1e-5)
+
+    def validate(ranker: Ranker) -> dict[str, float]:
+        return validation_ndcg(ranker, data, valid, codes, scores)
+
+    blends = RankerConfig().blends
+    learned = _choose_blend(copy.deepcopy(trained.ranker), LOCAL, validate, blends)
+    assert learned["blend"] < 1.0
+    assert learned["valid_ndcg@10"] > learned["valid_ndcg@10_candidates_only"]
+    constant = copy.deepcopy(trained.ranker)
+    last = [m for m in constant.mlp.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+    kept = _choose_blend(constant, LOCAL, validate, blends)
+    assert kept["blend"] == 1.0 and float(constant.passthrough) == 1.0
+    assert kept["valid_ndcg@10"] == kept["valid_ndcg@10_candidates_only"]
+    rows, histories, gaps = valid.user_rows[:8], valid.histories[:8], valid.seconds_since_last[:8]
+    logits = rank_scores(constant, data, rows, histories, codes[:8], scores[:8], gaps)
+    temperature = model.config.temperature
+    np.testing.assert_allclose(logits, scores[:8] / temperature, rtol=1e-5)
 
 
 def test_the_blend_is_the_best_on_validation_ties_to_the_candidate_order() -> None:
