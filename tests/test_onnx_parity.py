@@ -1,4 +1,7 @@
-"""The exported ONNX networks compute what the torch networks compute (max abs diff < 1e-4)."""
+"""The exported ONNX networks compute what the torch networks compute (max abs diff < 1e-4),
+from each exporter (``export/onnx_export.py``): the artifact's own files (the default one)
+and the other exporter's export of the same networks, both inside the runtime's operator
+allow-list."""
 
 from __future__ import annotations
 
@@ -7,21 +10,34 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from export.onnx_export import DEFAULT_EXPORTER, EXPORTERS, export_ranker, export_user_tower
 from trainers.holdout import holdout_set
 from trainers.inference import rank_scores, retrieve_candidates
 from ytrec_infer import artifact
 from ytrec_infer.features import pad_histories
+from ytrec_infer.onnx_ops import check_model_bytes
 
 TOLERANCE = 1e-4
 
 
-@pytest.fixture(scope="module")
-def sessions(trained) -> dict[str, ort.InferenceSession]:
+OTHER_EXPORTER = next(name for name in EXPORTERS if name != DEFAULT_EXPORTER)
+
+
+@pytest.fixture(scope="module", params=["artifact", OTHER_EXPORTER])
+def sessions(
+    request: pytest.FixtureRequest, trained, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ort.InferenceSession]:
     folder = trained.artifact
-    return {
-        name: ort.InferenceSession(str(folder / file), providers=["CPUExecutionProvider"])
-        for name, file in (("tower", artifact.USER_TOWER), ("ranker", artifact.RANKER))
-    }
+    if request.param != "artifact":
+        folder = tmp_path_factory.mktemp(request.param)
+        export_user_tower(trained.candidate_model, folder / artifact.USER_TOWER, request.param)
+        export_ranker(trained.ranker, folder / artifact.RANKER, request.param)
+    out = {}
+    for name, file in (("tower", artifact.USER_TOWER), ("ranker", artifact.RANKER)):
+        path = folder / file
+        check_model_bytes(path, path.read_bytes(), trained.data.num_items)
+        out[name] = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return out
 
 
 def _requests(

@@ -52,6 +52,9 @@ class CandidateConfig:
     weight_decay: float = 1e-6
     # Validation (every epoch) on a fixed sample of at most this many users; 0 = all.
     validation_users: int = 5000
+    # What the tower's dense layers train in: "bf16" (autocast), "fp32", or "auto" = bf16 where
+    # the CPU multiplies it natively (trainers/precision.py).
+    precision: str = "auto"
 
 
 @dataclass(frozen=True)

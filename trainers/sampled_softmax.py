@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from trainers.precision import dense_precision
+
 
 def smoothed_popularity(popularity: np.ndarray, power: float) -> np.ndarray:
     """Q per code (row 0 = padding, probability 0) from training counts: (count + 1)**power."""
@@ -46,6 +48,25 @@ def draw_negatives(sampling: np.ndarray, steps: int, num_sampled: int) -> torch.
     return torch.multinomial(weights, steps * num_sampled, replacement=True).view(steps, -1)
 
 
+MASKED = -1e9
+"""The logit of an accidental hit: no weight in the softmax, and finite so that a row whose
+negatives are all hits still has a finite loss and gradient."""
+
+
+def accidental_hits(
+    targets: torch.Tensor, negatives: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, columns) with ``negatives[column] == targets[row]``: by sorting the S negatives
+    and a binary search of the B targets, instead of a [B, S] comparison."""
+    ordered, order = torch.sort(negatives)
+    first = torch.searchsorted(ordered, targets)
+    counts = torch.searchsorted(ordered, targets, right=True) - first
+    rows = torch.repeat_interleave(torch.arange(len(targets)), counts)
+    starts = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    columns = order[first[rows] + torch.arange(len(rows)) - starts]
+    return rows, columns
+
+
 def sampled_softmax_loss(
     users: torch.Tensor,
     target_vectors: torch.Tensor,
@@ -54,17 +75,24 @@ def sampled_softmax_loss(
     negatives: torch.Tensor,
     log_counts: torch.Tensor,
     temperature: float,
+    dense_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """Mean cross-entropy of each row's target against the shared negatives.
 
     ``users`` [B, D] and the item vectors [B, D] / [S + K, D] are unit vectors; ``targets``
     [B] and ``negatives`` [S + K] are their codes; ``log_counts`` is
-    :func:`negative_log_counts`."""
-    positive = (users * target_vectors).sum(-1) / temperature - log_counts[targets]
-    negative = users @ negative_vectors.T / temperature - log_counts[negatives]
-    negative = negative.masked_fill(negatives.unsqueeze(0) == targets.unsqueeze(1), -torch.inf)
-    logits = torch.cat([positive.unsqueeze(1), negative], dim=1)
-    return F.cross_entropy(logits, torch.zeros(len(targets), dtype=torch.long))
+    :func:`negative_log_counts`. ``dense_dtype`` (bfloat16 or None) is what the [B, S + K]
+    product of users and negatives is computed in (``trainers/precision.py``); the rest is
+    float32. The cross-entropy with the positive as class 0 is written as
+    ``logaddexp(positive, logsumexp(negatives)) - positive``: the same value without
+    concatenating the [B, 1 + S + K] logits."""
+    scaled = users / temperature
+    positive = (scaled * target_vectors).sum(-1) - log_counts[targets]
+    with dense_precision(dense_dtype, users.device):
+        products = scaled @ negative_vectors.T
+    negative = products.float() - log_counts[negatives]
+    negative.index_put_(accidental_hits(targets, negatives), torch.tensor(MASKED))
+    return (torch.logaddexp(positive, torch.logsumexp(negative, dim=1)) - positive).mean()
 
 
 def full_softmax_loss(

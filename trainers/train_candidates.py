@@ -104,6 +104,7 @@ def candidate_batch_loss(
         negatives,
         log_counts,
         config.temperature,
+        model.dense_dtype,
     )
 
 

@@ -26,18 +26,13 @@ def profile_epoch(log_dir: Path, threads: int = 1) -> str:
 
     from trainers.config import TrainConfig
     from trainers.holdout import holdout_set
-    from trainers.pipeline import prepare_data
     from trainers.train_candidates import train_candidates
+
+    from benchmarks.scale.scale_data import prepare_scale_log
 
     torch.set_num_threads(threads)
     config = TrainConfig()
-    data = prepare_data(
-        log_dir / "log.parquet",
-        config.candidate.max_history,
-        log_dir / "items.csv",
-        log_dir / "users.csv",
-        log_dir / "features.json",
-    )
+    data = prepare_scale_log(log_dir, config.candidate.max_history)
     valid = holdout_set(data, "valid")
     profiler = cProfile.Profile()
     started = time.perf_counter()

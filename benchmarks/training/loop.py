@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.scale.scale_data import is_scale_log, prepare_scale_log
 from benchmarks.training.synthetic import write_log
 from trainers.batching import batch_size_for, scaled_learning_rate
 from trainers.config import CandidateConfig
@@ -60,6 +61,8 @@ LEVERS: dict[str, Callable[[CandidateConfig], CandidateConfig]] = {
     "256 negatives": lambda c: replace(c, num_negatives=256),
     "batch x2": lambda c: replace(c, batch_size=2 * c.batch_size),
     "sparse item tables": lambda c: c,
+    "fp32 tower": lambda c: replace(c, precision="fp32"),
+    "bf16 tower": lambda c: replace(c, precision="bf16"),
 }
 """Step variants ``--levers`` compares: a configuration change, or (``sparse item tables``)
 the two [N, D] item tables updated by ``torch.optim.SparseAdam`` on the rows a step touches
@@ -244,7 +247,9 @@ def compare_levers(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", help="a log file, dataset folder or name")
+    parser.add_argument(
+        "--data", help="a log file, dataset folder or name, or a benchmarks/scale log folder"
+    )
     parser.add_argument("--synthetic", type=int, help="generate a log of about this many rows")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--examples", type=int, default=100_000, help="examples per round")
@@ -267,7 +272,10 @@ def main() -> None:
         if args.synthetic:
             users = max(1, args.synthetic // 50)
             source = write_log(Path(folder) / "log.csv", users, users // 2, per_user=72)
-        data = prepare_data(source, config.max_history)
+        if source and is_scale_log(Path(source)):
+            data = prepare_scale_log(Path(source), config.max_history)
+        else:
+            data = prepare_data(source, config.max_history)
     levers = [name.strip() for name in args.levers.split(",")] if args.levers else []
     unknown = [name for name in levers if name not in LEVERS]
     if unknown:

@@ -14,7 +14,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from trainers.config import CandidateConfig
-from trainers.models.layers import UserColumns, masked_mean, mlp, newest, powers
+from trainers.precision import autocast_dtype, dense_precision
+from trainers.models.layers import UserColumns, mlp, newest_codes, padded_mean, powers
+from trainers.models.row_lookup import lookup
 from ytrec_infer.feature_schema import FeatureSchema
 
 
@@ -27,6 +29,8 @@ class CandidateModel(nn.Module):
         """``item_table`` [N+1, F]: the tower's item features per code (row 0 padding)."""
         super().__init__()
         rows = item_table.shape[0]
+        if bool(item_table[:1].ne(0).any()):
+            raise ValueError("row 0 of item_table is the padding row and must be zero")
         self.config = config
         self.item_embedding = nn.Embedding(rows, config.embedding_dim, padding_idx=0)
         self.item_vectors = nn.Embedding(rows, config.output_dim)
@@ -38,6 +42,9 @@ class CandidateModel(nn.Module):
         in_dim += 3 if config.use_example_age else 0
         in_dim += config.embedding_dim if config.newest_item else 0
         self.tower = mlp(in_dim, config.hidden, config.output_dim, config.dropout)
+        # What the tower's products train in (trainers/precision.py); None = float32. Eval
+        # mode, and so the export, always computes in float32.
+        self.dense_dtype = autocast_dtype(config.precision, item_table.device)
         nn.init.normal_(self.item_embedding.weight, std=0.05)
         nn.init.normal_(self.item_vectors.weight, std=0.05)
         with torch.no_grad():
@@ -51,17 +58,26 @@ class CandidateModel(nn.Module):
         example_age: torch.Tensor,
     ) -> torch.Tensor:
         """Unit user vectors [B, D] from padded history codes [B, L] and user features."""
-        embedded = self.item_embedding(history)
+        length = history.shape[1]
+        codes = history
+        if self.config.newest_item:
+            # One lookup for the history and its newest item: one gradient table a step.
+            codes = torch.cat([history, newest_codes(history).unsqueeze(1)], dim=1)
+        embedded = lookup(self.item_embedding, codes)
         parts = [
-            masked_mean(embedded, history),
-            masked_mean(self.item_table[history], history),
+            padded_mean(embedded[:, :length], history),
+            padded_mean(F.embedding(history, self.item_table), history),
             self.users(user_categorical, user_numeric),
         ]
         if self.config.use_example_age:
             parts.append(powers(example_age / self.example_age_scale))
         if self.config.newest_item:
-            parts.append(newest(embedded, history))
-        return F.normalize(self.tower(torch.cat(parts, dim=-1)), dim=-1)
+            parts.append(embedded[:, length])
+        x = torch.cat(parts, dim=-1)
+        if self.training and self.dense_dtype is not None:
+            with dense_precision(self.dense_dtype, x.device):
+                return F.normalize(self.tower(x).float(), dim=-1)
+        return F.normalize(self.tower(x), dim=-1)
 
     def item_matrix(self) -> torch.Tensor:
         """Unit item vectors for every code (row 0 is padding and never served)."""
@@ -70,4 +86,4 @@ class CandidateModel(nn.Module):
     def item_vectors_of(self, codes: torch.Tensor) -> torch.Tensor:
         """Unit item vectors of the given codes only: what a training step needs (its targets
         and negatives), without normalising the whole catalog every batch."""
-        return F.normalize(self.item_vectors(codes), dim=-1)
+        return F.normalize(lookup(self.item_vectors, codes), dim=-1)

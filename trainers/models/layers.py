@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainers.models.pooled_dropout import PooledDropout
+
 from ytrec_infer.feature_schema import FeatureSchema
 
 
@@ -57,6 +59,14 @@ def masked_mean(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
+def padded_mean(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+    """:func:`masked_mean` for rows looked up in a table whose padding row (code 0) is zero
+    (the generator's item embedding and item features): the plain sum over positions, one
+    multiply of [B, L, W] fewer each way."""
+    count = (history > 0).sum(dim=1, keepdim=True).clamp(min=1)
+    return values.sum(dim=1) / count.to(values.dtype)
+
+
 def newest_mask(history: torch.Tensor) -> torch.Tensor:
     """1 at the newest position of each left-aligned history [B, L] (oldest first, 0-padded
     after), else 0: a code followed by padding or by the end. Slice, Concat, Mul and
@@ -78,10 +88,11 @@ def newest(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
 
 
 def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, dropout: float) -> nn.Sequential:
-    """A ReLU tower ending in a linear layer."""
+    """A ReLU tower ending in a linear layer, dropout after each ReLU
+    (:class:`~trainers.models.pooled_dropout.PooledDropout`)."""
     layers: list[nn.Module] = []
     for width in hidden:
-        layers += [nn.Linear(in_dim, width), nn.ReLU(), nn.Dropout(dropout)]
+        layers += [nn.Linear(in_dim, width), nn.ReLU(), PooledDropout(dropout)]
         in_dim = width
     layers.append(nn.Linear(in_dim, out_dim))
     return nn.Sequential(*layers)
