@@ -79,6 +79,8 @@ def _export(
         # are harmless here.
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
+        # The tracer notes that column lists become constants: they are.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message=r".*axis name.*will not be used")
         if exporter == "torchscript":
             torch.onnx.export(
