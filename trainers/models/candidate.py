@@ -15,7 +15,7 @@ from torch.nn import functional as F
 
 from trainers.config import CandidateConfig
 from trainers.precision import autocast_dtype, dense_precision
-from trainers.models.layers import UserColumns, mlp, newest_codes, padded_mean, powers
+from trainers.models.layers import UserColumns, mlp, padded_mean, pooled_history, powers
 from trainers.models.row_lookup import lookup
 from ytrec_infer.feature_schema import FeatureSchema
 
@@ -58,21 +58,16 @@ class CandidateModel(nn.Module):
         example_age: torch.Tensor,
     ) -> torch.Tensor:
         """Unit user vectors [B, D] from padded history codes [B, L] and user features."""
-        length = history.shape[1]
-        codes = history
-        if self.config.newest_item:
-            # One lookup for the history and its newest item: one gradient table a step.
-            codes = torch.cat([history, newest_codes(history).unsqueeze(1)], dim=1)
-        embedded = lookup(self.item_embedding, codes)
+        mean, newest = pooled_history(self.item_embedding, history, self.config.newest_item)
         parts = [
-            padded_mean(embedded[:, :length], history),
+            mean,
             padded_mean(F.embedding(history, self.item_table), history),
             self.users(user_categorical, user_numeric),
         ]
         if self.config.use_example_age:
             parts.append(powers(example_age / self.example_age_scale))
-        if self.config.newest_item:
-            parts.append(embedded[:, length])
+        if newest is not None:
+            parts.append(newest)
         x = torch.cat(parts, dim=-1)
         if self.training and self.dense_dtype is not None:
             with dense_precision(self.dense_dtype, x.device):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from trainers.models.pooled_dropout import PooledDropout
 
@@ -65,6 +66,28 @@ def padded_mean(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
     multiply of [B, L, W] fewer each way."""
     count = (history > 0).sum(dim=1, keepdim=True).clamp(min=1)
     return values.sum(dim=1) / count.to(values.dtype)
+
+
+def pooled_history(
+    table: nn.Embedding, history: torch.Tensor, newest_item: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The mean of ``table``'s rows over each history's non-padding codes [B, W] and, with
+    ``newest_item``, the newest code's row [B, W] (else None), in one ``embedding_bag``: 2B bags
+    of weighted rows, whose backward writes one gradient table without materialising the
+    [B, L, W] rows (docs/benchmarks.md, "Generator step")."""
+    batch, length = history.shape
+    mask = (history > 0).to(table.weight.dtype)
+    weights = (mask / mask.sum(dim=1, keepdim=True).clamp(min=1.0)).reshape(-1)
+    codes, offsets = history.reshape(-1), torch.arange(batch) * length
+    if newest_item:
+        codes = torch.cat([codes, newest_codes(history)])
+        weights = torch.cat([weights, (mask.sum(dim=1) > 0).to(weights.dtype)])
+        offsets = torch.cat([offsets, batch * length + torch.arange(batch)])
+    rows = F.embedding_bag(
+        codes, table.weight, offsets, mode="sum", per_sample_weights=weights,
+        padding_idx=table.padding_idx,
+    )
+    return (rows[:batch], rows[batch:]) if newest_item else (rows, None)
 
 
 def newest_mask(history: torch.Tensor) -> torch.Tensor:
