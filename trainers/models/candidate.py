@@ -14,9 +14,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from trainers.config import CandidateConfig
-from trainers.precision import autocast_dtype, dense_precision
 from trainers.models.layers import UserColumns, mlp, padded_mean, pooled_history, powers
 from trainers.models.row_lookup import lookup
+from trainers.precision import autocast_dtype, dense_precision
 from ytrec_infer.feature_schema import FeatureSchema
 
 

@@ -62,8 +62,8 @@ def masked_mean(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
 
 def padded_mean(values: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
     """:func:`masked_mean` for rows looked up in a table whose padding row (code 0) is zero
-    (the generator's item embedding and item features): the plain sum over positions, one
-    multiply of [B, L, W] fewer each way."""
+    (the generator's item features): the plain sum over positions, one multiply of [B, L, W]
+    fewer."""
     count = (history > 0).sum(dim=1, keepdim=True).clamp(min=1)
     return values.sum(dim=1) / count.to(values.dtype)
 

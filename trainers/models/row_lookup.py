@@ -3,7 +3,8 @@
 ``nn.Embedding``'s CPU backward (``embedding_dense_backward``) took a third of a generator step
 at 100,000 items and batches of 8192 (docs/benchmarks.md, "Generator step");
 ``index_add_`` of the looked-up rows' gradients into a zero table computes the same gradient
-in about half the time. The forward is ``F.embedding``; the padding row (if any) gets no
+in about half the time. The generator uses it for the item vectors of a step's targets and
+negatives (the history goes through ``layers.pooled_history``). The forward is ``F.embedding``; the padding row (if any) gets no
 gradient, as with ``nn.Embedding(padding_idx=...)``. Outside training the plain module is
 called, so nothing of this reaches an export.
 """
