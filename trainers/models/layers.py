@@ -77,11 +77,12 @@ def pooled_history(
     [B, L, W] rows (docs/benchmarks.md, "Generator step")."""
     batch, length = history.shape
     mask = (history > 0).to(table.weight.dtype)
-    weights = (mask / mask.sum(dim=1, keepdim=True).clamp(min=1.0)).reshape(-1)
+    counts = mask.sum(dim=1, keepdim=True)
+    weights = (mask / counts.clamp(min=1.0)).reshape(-1)
     codes, offsets = history.reshape(-1), torch.arange(batch) * length
     if newest_item:
         codes = torch.cat([codes, newest_codes(history)])
-        weights = torch.cat([weights, (mask.sum(dim=1) > 0).to(weights.dtype)])
+        weights = torch.cat([weights, (counts[:, 0] > 0).to(weights.dtype)])
         offsets = torch.cat([offsets, batch * length + torch.arange(batch)])
     rows = F.embedding_bag(
         codes, table.weight, offsets, mode="sum", per_sample_weights=weights,
